@@ -1,0 +1,40 @@
+"""advbook: helpers for the runnable companion on adversarial examples."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+# TensorFlow's C++ start-up chatter would fill every notebook's first output.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from .config import seed_everything, smoke
+from .errors import (AdvbookError, ImageLoadError, InvalidArgument,
+                     UnknownModel, WeightsUnavailable)
+from .images import load_image, sample_names
+
+__version__ = "0.1.0"
+
+# Heavy modules (TensorFlow, foolbox) load on first use, so that
+# `import advbook` stays quick for `advbook doctor` and the unit tests.
+_LAZY_MODULES = ("attacks", "book", "datasets", "exercises", "machine",
+                 "models", "plots", "preprocess", "images", "config")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'advbook' has no attribute {name!r}")
+
+
+def doctor() -> None:
+    """Print versions, devices, weight locations and classifier status."""
+    from .machine import report
+
+    print(report())
+
+
+__all__ = ["AdvbookError", "ImageLoadError", "InvalidArgument",
+           "UnknownModel", "WeightsUnavailable", "__version__", "doctor",
+           "load_image", "sample_names", "seed_everything", "smoke"]

@@ -1,0 +1,51 @@
+"""Where things live, smoke mode and seeding: the book's run-time settings."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = REPO_ROOT / "data"
+SEED = 0
+
+
+def smoke() -> bool:
+    """True when ADVBOOK_SMOKE=1 asks notebooks to shrink their sweeps."""
+    return os.environ.get("ADVBOOK_SMOKE", "0").strip() not in ("", "0", "false")
+
+
+def offline() -> bool:
+    """True when ADVBOOK_OFFLINE=1 forbids every download attempt."""
+    return os.environ.get("ADVBOOK_OFFLINE", "0").strip() not in ("", "0", "false")
+
+
+def cache_dir() -> Path:
+    """The user cache folder for converted weights (ADVBOOK_CACHE_DIR)."""
+    explicit = os.environ.get("ADVBOOK_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(xdg).expanduser() / "advbook"
+
+
+def build_dir() -> Path:
+    """Where executed notebooks, figures and CSVs go (ADVBOOK_BUILD_DIR)."""
+    explicit = os.environ.get("ADVBOOK_BUILD_DIR")
+    return Path(explicit).expanduser() if explicit else REPO_ROOT / "build"
+
+
+def seed_everything(seed: int = SEED) -> np.random.Generator:
+    """Seed python, numpy and TensorFlow; return a numpy Generator."""
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        import keras
+
+        keras.utils.set_random_seed(seed)
+    except ImportError:  # numpy-only use of advbook stays possible
+        pass
+    return np.random.default_rng(seed)

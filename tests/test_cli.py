@@ -1,0 +1,36 @@
+"""The advbook command line."""
+
+import subprocess
+import sys
+
+from advbook import cli, machine
+
+
+def test_doctor_reports_versions_device_and_weight_folders():
+    text = machine.report()
+    for expected in ("tensorflow", "keras", "foolbox", "GPU:", "keras cache",
+                     "ADVBOOK_WEIGHTS_DIR", "converted weights"):
+        assert expected in text
+
+
+def test_python_dash_m_advbook_doctor_runs():
+    done = subprocess.run([sys.executable, "-m", "advbook", "doctor"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "advbook doctor" in done.stdout
+
+
+def test_unknown_subcommand_is_a_usage_error(capsys):
+    try:
+        cli.main(["frobnicate"])
+    except SystemExit as stop:
+        assert stop.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_ab_doctor_can_be_called_twice(capsys):
+    import advbook as ab
+
+    ab.doctor()
+    ab.doctor()  # a submodule named `doctor` once shadowed this function
+    assert capsys.readouterr().out.count("advbook doctor") == 2
