@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.advbook-installed
 # Each notebook cell may take this long in the smoke test (seconds).
 CELL_TIMEOUT ?= 900
 
-.PHONY: book test lab doctor clean
+.PHONY: book test lab doctor student clean
 
 book: $(STAMP)  ## execute every chapter at full size into build/
 	$(BIN)/python -m advbook book
@@ -20,6 +20,9 @@ test: $(STAMP)  ## unit tests + every chapter in smoke mode
 
 lab: $(STAMP)  ## open JupyterLab on the chapters
 	$(BIN)/jupyter lab chapters
+
+student: $(STAMP)  ## the student edition: chapters without solution cells
+	$(BIN)/python -m advbook student
 
 doctor: $(STAMP)
 	$(BIN)/python -m advbook doctor

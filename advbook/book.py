@@ -102,6 +102,24 @@ def build(paths: list[str] | None = None, smoke: bool = False) -> int:
     return 1 if failed else 0
 
 
+def student_edition(out_dir: Path | None = None) -> list[Path]:
+    """Write every chapter with its `solution` cells removed."""
+    import nbformat
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
+    out_dir = (out_dir or config.build_dir()) / "student"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    remover = TagRemovePreprocessor(remove_cell_tags={"solution"})
+    written = []
+    for path in chapters():
+        nb = nbformat.read(path, as_version=4)
+        nb, _ = remover.preprocess(nb, {})
+        target = out_dir / path.name
+        nbformat.write(nb, target)
+        written.append(target)
+    return written
+
+
 def _write_report(runs: list[ChapterRun], out_dir: Path, smoke: bool) -> None:
     """Time and peak memory per chapter, as CSV and a markdown table."""
     out_dir.mkdir(parents=True, exist_ok=True)

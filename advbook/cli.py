@@ -1,4 +1,4 @@
-"""The `advbook` command line: doctor, weights, book."""
+"""The `advbook` command line: doctor, weights, book, student."""
 
 from __future__ import annotations
 
@@ -21,6 +21,14 @@ def _book(args: argparse.Namespace) -> int:
     return build(args.chapters, smoke=args.smoke)
 
 
+def _student(_: argparse.Namespace) -> int:
+    from .book import student_edition
+
+    for path in student_edition():
+        print(path)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the `advbook` command."""
     top = argparse.ArgumentParser(prog="advbook", description=__doc__)
@@ -35,6 +43,10 @@ def parser() -> argparse.ArgumentParser:
     book.add_argument("--smoke", action="store_true",
                       help="run with ADVBOOK_SMOKE=1 (small sizes)")
     book.set_defaults(run=_book)
+
+    student = commands.add_parser(
+        "student", help="write build/student/: chapters without solutions")
+    student.set_defaults(run=_student)
     return top
 
 

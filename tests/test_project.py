@@ -71,3 +71,13 @@ def test_notebook_follows_the_book_conventions(path):
     assert "smoke" in smoke.metadata.get("tags", []) and "ab.smoke()" in smoke.source
     assert smoke.metadata["slideshow"]["slide_type"] == "skip"
     assert nb.metadata["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_every_exercise_check_has_a_solution_before_it(path):
+    cells = nbformat.read(path, as_version=4).cells
+    for i, cell in enumerate(cells):
+        if "ab.exercises.check(" in cell.source:
+            earlier = cells[max(0, i - 3):i]
+            assert any("solution" in c.metadata.get("tags", []) for c in earlier), \
+                f"{path.name} cell {i}: exercise check without a solution cell"

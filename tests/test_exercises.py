@@ -1,0 +1,63 @@
+"""Every exercise's reference passes its checker; a wrong answer fails it."""
+
+import pytest
+
+from advbook import exercises
+from advbook.errors import ExerciseError
+
+ALL = exercises.all_exercises()
+
+
+@pytest.mark.parametrize("exercise_id", list(ALL))
+def test_reference_passes(exercise_id):
+    passed, message = exercises.evaluate(exercise_id, ALL[exercise_id].reference())
+    assert passed, message
+
+
+@pytest.mark.parametrize("exercise_id", list(ALL))
+def test_wrong_answer_fails_with_a_hint(exercise_id):
+    passed, message = exercises.evaluate(exercise_id, ALL[exercise_id].wrong())
+    assert not passed and message.startswith("✗") and len(message) > 30
+
+
+def test_check_prints_verdict(capsys):
+    first = next(iter(ALL))
+    assert exercises.check(first, ALL[first].reference()) is True
+    assert "✓" in capsys.readouterr().out
+
+
+def test_unknown_exercise_lists_known_ones():
+    with pytest.raises(ExerciseError, match="ch0.load"):
+        exercises.check("ch99.nothing", 1)
+
+
+def test_a_crashing_answer_is_reported_not_raised(monkeypatch):
+    def calls_the_answer(answer):
+        answer()
+
+    monkeypatch.setitem(exercises._REGISTRY, "test.calls", exercises.Exercise(
+        "test.calls", "calls the answer", calls_the_answer, int, int))
+
+    def broken():
+        raise RuntimeError("boom")
+
+    passed, message = exercises.evaluate("test.calls", broken)
+    assert not passed and "RuntimeError: boom" in message
+
+
+def test_student_edition_drops_every_solution_cell(tmp_path):
+    import nbformat
+
+    from advbook import book
+
+    written = book.student_edition(tmp_path)
+    assert len(written) == len(book.chapters())
+    solutions_in_source = 0
+    for source, student in zip(book.chapters(), written):
+        before = nbformat.read(source, as_version=4).cells
+        after = nbformat.read(student, as_version=4).cells
+        removed = [c for c in before if "solution" in c.metadata.get("tags", [])]
+        solutions_in_source += len(removed)
+        assert not [c for c in after if "solution" in c.metadata.get("tags", [])]
+        assert len(after) == len(before) - len(removed)
+    assert solutions_in_source > 0, "no chapter has solution cells to remove"
