@@ -21,6 +21,22 @@ def _book(args: argparse.Namespace) -> int:
     return build(args.chapters, smoke=args.smoke)
 
 
+def _weights_status(_: argparse.Namespace) -> int:
+    from .models import availability
+
+    for name, status in availability().items():
+        print(f"{name:<40} {status}")
+    return 0
+
+
+def _weights_import(args: argparse.Namespace) -> int:
+    from .weights import import_file
+
+    for path in args.paths:
+        print(f"imported {path} -> {import_file(path)}")
+    return 0
+
+
 def _student(_: argparse.Namespace) -> int:
     from .book import student_edition
 
@@ -43,6 +59,15 @@ def parser() -> argparse.ArgumentParser:
     book.add_argument("--smoke", action="store_true",
                       help="run with ADVBOOK_SMOKE=1 (small sizes)")
     book.set_defaults(run=_book)
+
+    weights = commands.add_parser("weights", help="classifier weight files")
+    actions = weights.add_subparsers(dest="action", required=True)
+    actions.add_parser("status", help="which classifiers can run now"
+                       ).set_defaults(run=_weights_status)
+    importer = actions.add_parser(
+        "import", help="copy downloaded keras .h5 files into keras' cache")
+    importer.add_argument("paths", nargs="+", help="the .h5 files")
+    importer.set_defaults(run=_weights_import)
 
     student = commands.add_parser(
         "student", help="write build/student/: chapters without solutions")

@@ -71,7 +71,15 @@ TORCH = Preprocessing(
     description="scale to [0, 1], ImageNet mean/std (EfficientNet-Lite)",
 )
 
-FAMILIES = {p.name: p for p in (CAFFE, TF, TORCH)}
+EDGE = Preprocessing(
+    name="edge",
+    flip_channels=False,
+    mean=(127.0, 127.0, 127.0),
+    std=(128.0, 128.0, 128.0),
+    description="(x - 127) / 128, as TensorFlow trained EfficientNet-Lite",
+)
+
+FAMILIES = {p.name: p for p in (CAFFE, TF, TORCH, EDGE)}
 
 
 def get(name: str) -> Preprocessing:

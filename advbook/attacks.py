@@ -1,0 +1,232 @@
+"""A thin layer over foolbox 3: device-placed, compiled models and tidy runs."""
+
+from __future__ import annotations
+
+import math
+import types
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Sequence, Union
+
+import eagerpy as ep
+import foolbox as fb
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from . import imagenet, models
+from .errors import InvalidArgument
+from .images import check_images
+
+Criterionish = Union[fb.criteria.Criterion, Sequence[int], np.ndarray]
+
+
+def _numpy2_shim_for_eagerpy() -> None:
+    """Let eagerpy 0.30 (foolbox's backend) mix dtypes under NumPy 2.
+
+    eagerpy promotes mismatched dtypes (say int32 labels against int64
+    argmax) with np.find_common_type, which NumPy 2 removed. eagerpy is no
+    longer maintained, so give its TensorFlow module a numpy that still has
+    it, computed with np.result_type (the same answer for array dtypes).
+    """
+    import eagerpy.tensor.tensorflow as ep_tf
+
+    if hasattr(np, "find_common_type") or hasattr(ep_tf.np, "find_common_type"):
+        return
+
+    class NumpyWithFindCommonType(types.ModuleType):
+        def __getattr__(self, name: str) -> Any:
+            return getattr(np, name)
+
+        @staticmethod
+        def find_common_type(array_types: list, scalar_types: list) -> np.dtype:
+            return np.result_type(*array_types, *scalar_types)
+
+    ep_tf.np = NumpyWithFindCommonType("numpy")
+
+
+_numpy2_shim_for_eagerpy()
+
+
+@lru_cache(maxsize=1)
+def device() -> str:
+    """'/GPU:0' when TensorFlow sees a GPU (memory growth on), else '/CPU:0'."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    for gpu in gpus:
+        try:
+            # Grow on demand, so a notebook does not grab the whole card.
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:  # already initialised: growth is fixed by then
+            pass
+    return "/GPU:0" if gpus else "/CPU:0"
+
+
+def foolbox_model(name_or_model: Union[str, models.Classifier]) -> fb.TensorFlowModel:
+    """A foolbox TensorFlowModel on 0-255 pixels, with a compiled forward pass."""
+    import tensorflow as tf
+
+    classifier = (models.load(name_or_model) if isinstance(name_or_model, str)
+                  else name_or_model)
+    if not isinstance(classifier, models.Classifier):
+        raise InvalidArgument(
+            "foolbox_model needs a registry name such as 'efficientnet_lite0' "
+            f"or an advbook Classifier; got {type(name_or_model).__name__}")
+    # foolbox would call the keras model eagerly; the compiled forward pass
+    # runs about twice as fast, and gradients still flow through it.
+    forward = classifier.compiled_forward()
+    with tf.device(device()):
+        return fb.TensorFlowModel(forward, bounds=(0, 255), device=device(),
+                                  preprocessing=classifier.preprocessing.foolbox())
+
+
+def as_label_tensor(labels: Any) -> Any:
+    """Class ids as a TensorFlow int64 tensor, the dtype argmax returns.
+
+    eagerpy (under foolbox) compares tensors of different dtypes through
+    np.find_common_type, which NumPy 2 removed; matching dtypes avoids it.
+    """
+    import tensorflow as tf
+
+    raw = labels.raw if isinstance(labels, ep.Tensor) else labels
+    return tf.cast(tf.constant(np.asarray(raw)), tf.int64)
+
+
+class ConfidentMisclassification(fb.criteria.Misclassification):
+    """Adversarial when the top class is wrong and has probability >= threshold.
+
+    foolbox 3 dropped this criterion. Subclassing Misclassification keeps it
+    usable by gradient attacks, which ascend the loss of the true labels.
+    """
+
+    def __init__(self, labels: Any, threshold: float = 0.9):
+        super().__init__(as_label_tensor(labels))
+        if not (isinstance(threshold, (int, float)) and 0 < threshold <= 1):  # NaN fails too
+            raise InvalidArgument(f"threshold must be in (0, 1]; got {threshold!r}")
+        self.threshold = float(threshold)
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}({self.labels!r}, "
+                f"threshold={self.threshold})")
+
+    def __call__(self, perturbed: Any, outputs: Any) -> Any:
+        logits, restore_type = ep.astensor_(outputs)
+        del perturbed, outputs
+        probs = ep.softmax(logits, axis=-1)
+        wrong = probs.argmax(axis=-1) != self.labels
+        confident = probs.max(axis=-1) >= self.threshold
+        return restore_type(ep.logical_and(wrong, confident))
+
+
+def check_epsilons(epsilons: Union[float, Sequence[float]]) -> list[float]:
+    """Validate ε values: finite and >= 0; return them as a list of floats."""
+    values = [epsilons] if np.ndim(epsilons) == 0 else list(epsilons)
+    if not values:
+        raise InvalidArgument("epsilons is empty; give at least one ε, e.g. [1.0]")
+    cleaned = []
+    for eps in values:
+        try:
+            eps = float(eps)
+        except (TypeError, ValueError):
+            raise InvalidArgument(f"ε must be a number; got {eps!r}") from None
+        if not math.isfinite(eps) or eps < 0:
+            raise InvalidArgument(f"ε must be finite and >= 0; got {eps!r}. "
+                                  "ε is a perturbation size in pixel units (0-255)")
+        cleaned.append(eps)
+    return cleaned
+
+
+def _criterion_for(labels_or_criterion: Criterionish, n: int) -> fb.criteria.Criterion:
+    """Accept a foolbox criterion or integer labels (-> Misclassification)."""
+    if isinstance(labels_or_criterion, fb.criteria.Criterion):
+        return labels_or_criterion
+    labels = np.asarray(labels_or_criterion)
+    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+        raise InvalidArgument(f"labels must be {n} integer class ids, one per "
+                              f"image; got shape {labels.shape}, dtype {labels.dtype}")
+    if labels.min() < 0 or labels.max() >= 1000:
+        raise InvalidArgument("labels must be ImageNet class ids in 0-999")
+    return fb.criteria.Misclassification(as_label_tensor(labels))
+
+
+def _subset(criterion: fb.criteria.Criterion, rows: slice) -> fb.criteria.Criterion:
+    """The same criterion restricted to a batch slice."""
+    import copy
+
+    part = copy.copy(criterion)
+    for attr in ("labels", "target_classes"):
+        if hasattr(part, attr):
+            values = getattr(part, attr)
+            raw = values.raw if isinstance(values, ep.Tensor) else values
+            setattr(part, attr, ep.astensor(as_label_tensor(np.asarray(raw)[rows])))
+    return part
+
+
+@dataclass
+class AttackResult:
+    """What an attack did to a batch, per ε."""
+
+    epsilons: list[float]
+    clean: np.ndarray  # (N, H, W, 3)
+    adversarials: np.ndarray  # (len(epsilons), N, H, W, 3), clipped to 0-255
+    success: np.ndarray  # (len(epsilons), N) bool
+    clean_probs: np.ndarray  # (N, 1000)
+    adversarial_probs: np.ndarray  # (len(epsilons), N, 1000)
+
+    @property
+    def success_rate(self) -> pd.Series:
+        """Fraction of images fooled at each ε."""
+        return pd.Series(self.success.mean(axis=1), index=pd.Index(
+            self.epsilons, name="epsilon"), name="success_rate")
+
+    def top_k_before(self, i: int = 0, k: int = 3) -> pd.DataFrame:
+        """Top-k classes of clean image i."""
+        return imagenet.top_k(self.clean_probs[i], k)
+
+    def top_k_after(self, i: int = 0, eps_index: int = -1, k: int = 3) -> pd.DataFrame:
+        """Top-k classes of image i's adversarial at epsilons[eps_index]."""
+        return imagenet.top_k(self.adversarial_probs[eps_index, i], k)
+
+    def smallest_successful_epsilon(self, i: int = 0) -> float | None:
+        """The smallest ε in the sweep that fooled image i (None if none did)."""
+        hits = [e for e, ok in zip(self.epsilons, self.success[:, i]) if ok]
+        return min(hits) if hits else None
+
+
+def run_attack(attack: fb.attacks.Attack, fmodel: fb.TensorFlowModel,
+               images: np.ndarray, labels_or_criterion: Criterionish,
+               epsilons: Union[float, Sequence[float]], batch_size: int = 16,
+               progress: bool = True) -> AttackResult:
+    """Run a foolbox attack over a batch in chunks, for every ε."""
+    import tensorflow as tf
+
+    x = check_images(images)
+    eps = check_epsilons(epsilons)
+    criterion = _criterion_for(labels_or_criterion, len(x))
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidArgument(f"batch_size must be a positive int; got {batch_size!r}")
+
+    def probs(batch: np.ndarray) -> np.ndarray:
+        return models.softmax(fmodel(tf.constant(batch)).numpy())
+
+    adversarials, successes, clean_probs, adv_probs = [], [], [], []
+    starts = range(0, len(x), batch_size)
+    for start in tqdm(starts, desc=type(attack).__name__, disable=not progress,
+                      leave=False):
+        rows = slice(start, start + batch_size)
+        with tf.device(device()):
+            _, clipped, success = attack(fmodel, tf.constant(x[rows]),
+                                         _subset(criterion, rows), epsilons=eps)
+            chunk = np.stack([c.numpy() for c in clipped])
+            clean_probs.append(probs(x[rows]))
+            adv_probs.append(np.stack([probs(a) for a in chunk]))
+        adversarials.append(chunk)
+        successes.append(success.numpy())
+    return AttackResult(
+        epsilons=eps, clean=x,
+        adversarials=np.concatenate(adversarials, axis=1),
+        success=np.concatenate(successes, axis=1),
+        clean_probs=np.concatenate(clean_probs),
+        adversarial_probs=np.concatenate(adv_probs, axis=1),
+    )

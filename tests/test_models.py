@@ -1,0 +1,143 @@
+"""advbook.models, advbook.weights, advbook.imagenet: the registry offline."""
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from advbook import imagenet, models, preprocess, weights
+from advbook.errors import InvalidArgument, UnknownModel, WeightsUnavailable
+
+
+@pytest.fixture
+def keras_home(tmp_path, monkeypatch):
+    """An empty keras cache, so no weights a developer has can leak in."""
+    from keras.src.backend import config as keras_config
+
+    monkeypatch.setattr(keras_config, "_KERAS_DIR", str(tmp_path / "keras"))
+    monkeypatch.delenv("ADVBOOK_WEIGHTS_DIR", raising=False)
+    weights._verified.clear()
+    return tmp_path / "keras" / "models"
+
+
+def test_registry_knows_sizes_and_preprocessing():
+    assert models.spec("resnet50").input_size == 224
+    assert models.spec("resnet50").preprocessing is preprocess.CAFFE
+    assert models.spec("inception_v3").input_size == 299
+    assert models.spec("inception_v3").preprocessing is preprocess.TF
+    assert models.spec("efficientnet_lite0").input_size == 224
+    assert models.spec("efficientnet_lite2").input_size == 260
+
+
+@pytest.mark.parametrize("bad", ["vgg16", "ResNet50", "", None, 3])
+def test_unknown_model_lists_known_names(bad):
+    with pytest.raises(UnknownModel) as err:
+        models.load(bad)
+    assert "efficientnet_lite0" in str(err.value)
+
+
+def test_resnet50_offline_raises_with_the_import_command(keras_home):
+    with pytest.raises(WeightsUnavailable) as err:
+        models.load("resnet50")
+    message = str(err.value)
+    assert "resnet50_weights_tf_dim_ordering_tf_kernels.h5" in message
+    assert "2cb95161c43110f7111970584f804107" in message
+    assert "advbook weights import" in message
+
+
+def test_status_tells_the_truth_offline(keras_home):
+    report = models.availability()
+    assert report["ResNet-50 (resnet50)"].startswith("unavailable offline")
+    assert report["EfficientNet-Lite0 (efficientnet_lite0)"].startswith("weights present")
+
+
+def test_roles_fall_back_to_the_lite_models(keras_home, capsys):
+    default = models.default_classifier()
+    second = models.second_classifier()
+    assert default.name == "efficientnet_lite0"
+    assert second.name == "efficientnet_lite2"
+    said = capsys.readouterr().out
+    assert "stands in for ResNet-50" in said and "stands in for Inception-V3" in said
+    models.default_classifier()
+    assert capsys.readouterr().out == "", "the role is announced only once"
+
+
+def test_import_checks_the_hash_and_rejects_other_files(keras_home, tmp_path):
+    bogus = tmp_path / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
+    bogus.write_bytes(b"not weights")
+    with pytest.raises(WeightsUnavailable) as err:
+        weights.import_file(bogus)
+    assert str(bogus) in str(err.value) and "md5" in str(err.value)
+    assert not keras_home.exists() or not any(keras_home.iterdir())
+
+
+def test_import_then_load_resnet50_end_to_end(keras_home, tmp_path, monkeypatch):
+    """A keras-format .h5 (random weights here) imported, found and loaded."""
+    import h5py
+    import keras
+    from keras.src.legacy.saving import legacy_h5_format
+
+    donor = keras.applications.ResNet50(weights=None, classifier_activation=None)
+    path = tmp_path / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
+    with h5py.File(path, "w") as fh:  # the layout keras' download has
+        legacy_h5_format.save_weights_to_hdf5_group(fh, donor)
+    md5 = hashlib.md5(path.read_bytes()).hexdigest()
+    spec = weights.KERAS_FILES["resnet50"]
+    monkeypatch.setitem(weights.KERAS_FILES, "resnet50", weights.WeightFile(
+        spec.model, spec.file_name, spec.url, md5, spec.approx_mb))
+    models._load_cached.cache_clear()
+
+    target = weights.import_file(path)
+    assert target == keras_home / spec.file_name
+    assert weights.status("resnet50").startswith("weights present")
+    classifier = models.load("resnet50")
+    x = np.random.default_rng(0).uniform(0, 255, (1, 224, 224, 3)).astype(np.float32)
+    expected = donor(preprocess.CAFFE(x), training=False).numpy()
+    np.testing.assert_allclose(classifier.logits(x), expected, atol=1e-4)
+    models._load_cached.cache_clear()
+
+
+def test_weights_dir_env_is_searched(keras_home, tmp_path, monkeypatch):
+    extra = tmp_path / "mine"
+    extra.mkdir()
+    spec = weights.KERAS_FILES["inception_v3"]
+    (extra / spec.file_name).write_bytes(b"abc")
+    monkeypatch.setenv("ADVBOOK_WEIGHTS_DIR", str(extra))
+    monkeypatch.setitem(weights.KERAS_FILES, "inception_v3", weights.WeightFile(
+        spec.model, spec.file_name, spec.url, hashlib.md5(b"abc").hexdigest(), 1))
+    assert weights.locate("inception_v3") == extra / spec.file_name
+
+
+# ---- labels
+
+
+def test_class_names_are_keras_style():
+    names = imagenet.class_names()
+    assert len(names) == 1000
+    for cid, name in [(672, "mountain_tent"), (839, "suspension_bridge"),
+                      (652, "military_uniform"), (285, "Egyptian_cat"),
+                      (980, "volcano"), (967, "espresso")]:
+        assert names[cid] == name
+        assert imagenet.class_index(name) == cid
+
+
+def test_top_k_table():
+    probs = np.zeros(1000)
+    probs[[672, 980, 979]] = [0.6873, 0.0736, 0.0717]
+    table = imagenet.top_k(probs, 3)
+    assert list(table.columns) == ["class_id", "class", "confidence"]
+    assert table.index.name == "rank"
+    assert table["class"].tolist() == ["mountain_tent", "volcano", "valley"]
+    assert table["confidence"].iloc[0] == pytest.approx(0.6873)
+
+
+@pytest.mark.parametrize("probs, k", [(np.zeros(10), 3), (np.zeros((2, 1000)), 3),
+                                       (np.zeros(1000), 0)])
+def test_top_k_rejects_bad_input(probs, k):
+    with pytest.raises(InvalidArgument):
+        imagenet.top_k(probs, k)
+
+
+def test_unknown_class_name_suggests():
+    with pytest.raises(InvalidArgument, match="mountain_tent"):
+        imagenet.class_index("tent")
