@@ -37,6 +37,15 @@ class Preprocessing:
         std = np.asarray(self.std, np.float32)
         return (x - mean) / std
 
+    def tf(self, images):  # -> tf.Tensor
+        """The same map in TensorFlow ops, so gradients reach the pixels."""
+        import tensorflow as tf
+
+        x = tf.convert_to_tensor(images, tf.float32)
+        if self.flip_channels:
+            x = tf.reverse(x, axis=[-1])
+        return (x - tf.constant(self.mean)) / tf.constant(self.std)
+
     def foolbox(self) -> dict:
         """The same map as foolbox 3's `preprocessing` argument."""
         # foolbox flips first, then subtracts the mean, then divides.

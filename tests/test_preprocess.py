@@ -58,3 +58,9 @@ def test_rejects_channels_first():
 def test_unknown_family():
     with pytest.raises(InvalidArgument, match="caffe"):
         preprocess.get("bgr")
+
+
+@pytest.mark.parametrize("family", list(preprocess.FAMILIES.values()),
+                         ids=list(preprocess.FAMILIES))
+def test_tensorflow_form_equals_numpy_form(family, pixels):
+    np.testing.assert_allclose(family.tf(pixels).numpy(), family(pixels), atol=1e-4)
