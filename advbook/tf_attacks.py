@@ -67,6 +67,16 @@ def _check(x: np.ndarray, y: np.ndarray, eps: float,
     return x, y.astype(np.int64), eps
 
 
+def _tensors(x: np.ndarray, y: np.ndarray, eps: float,
+             bounds: tuple[float, float]) -> tuple:
+    """Tensors for the compiled step: Python floats would be baked into
+    the trace as constants, forcing a retrace for every new ε."""
+    import tensorflow as tf
+
+    return (tf.constant(x), tf.constant(y), tf.constant(eps, tf.float32),
+            tf.constant(bounds[0], tf.float32), tf.constant(bounds[1], tf.float32))
+
+
 def _compiled_step(model: Any, preprocess: Callable, norm: str,
                    targeted: bool) -> Callable:
     """A tf.function doing one ascent step, projection and clipping."""
@@ -111,7 +121,8 @@ def fgsm(model: Any, x: np.ndarray, y: np.ndarray, eps: float, *,
     x, y, eps = _check(x, y, eps, bounds)
     # FGSM is one L∞ step of size ε from x, with nothing to project.
     step = _compiled_step(keras_model, prep, "linf", targeted)
-    return step(x, x, y, eps, eps, *bounds).numpy()
+    x_t, y_t, eps_t, low, high = _tensors(x, y, eps, bounds)
+    return step(x_t, x_t, y_t, eps_t, eps_t, low, high).numpy()
 
 
 def pgd(model: Any, x: np.ndarray, y: np.ndarray, eps: float, *,
@@ -139,13 +150,14 @@ def pgd(model: Any, x: np.ndarray, y: np.ndarray, eps: float, *,
     step = _compiled_step(keras_model, prep, norm, targeted)
     rng = np.random.default_rng(seed)
 
+    x_t, y_t, eps_t, low, high = _tensors(x, y, eps, bounds)
+    size_t = _tensors(x[:1], y[:1], size, bounds)[2]
     best, best_loss = x, None
     for _ in range(restarts):
-        start = _random_start(x, eps, norm, rng, bounds) if random_start else x
-        adv = start
+        adv = (_random_start(x, eps, norm, rng, bounds) if random_start else x)
         for _ in range(steps):
-            adv = step(adv, x, y, eps, size, *bounds)
-        adv = adv.numpy() if hasattr(adv, "numpy") else adv
+            adv = step(adv, x_t, y_t, eps_t, size_t, low, high)
+        adv = np.asarray(adv)
         if restarts == 1:
             return adv
         loss = _losses(keras_model, prep, adv, y) * (-1.0 if targeted else 1.0)

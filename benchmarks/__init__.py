@@ -1,0 +1,1 @@
+"""Speed benchmarks of advbook's attack path (run with `make bench`)."""
