@@ -18,8 +18,12 @@ __version__ = "0.1.0"
 
 # Heavy modules (TensorFlow, foolbox) load on first use, so that
 # `import advbook` stays quick for `advbook doctor` and the unit tests.
-_LAZY_MODULES = ("attacks", "book", "datasets", "exercises", "machine",
-                 "models", "plots", "preprocess", "images", "config")
+_LAZY_MODULES = (
+    "adversarial_regularization", "attacks", "book", "config", "datasets",
+    "efficientnet_lite", "exercises", "imagenet", "images", "machine",
+    "models", "plots", "preprocess", "slides", "small_models", "tf_attacks",
+    "torch_pickle", "weights",
+)
 
 
 def __getattr__(name: str) -> Any:

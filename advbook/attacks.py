@@ -15,6 +15,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from . import imagenet, models
+from .config import DATA_DIR
 from .errors import InvalidArgument
 from .images import check_images
 
@@ -230,3 +231,8 @@ def run_attack(attack: fb.attacks.Attack, fmodel: fb.TensorFlowModel,
         clean_probs=np.concatenate(clean_probs),
         adversarial_probs=np.concatenate(adv_probs, axis=1),
     )
+
+
+def migration_table() -> pd.DataFrame:
+    """foolbox 1/2 calls beside their foolbox 3 equivalents (data/foolbox_migration.csv)."""
+    return pd.read_csv(DATA_DIR / "foolbox_migration.csv").set_index("topic")

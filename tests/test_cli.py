@@ -34,3 +34,14 @@ def test_ab_doctor_can_be_called_twice(capsys):
     ab.doctor()
     ab.doctor()  # a submodule named `doctor` once shadowed this function
     assert capsys.readouterr().out.count("advbook doctor") == 2
+
+
+def test_every_module_is_reachable_from_the_package():
+    # A fresh interpreter: in this one, other tests have imported modules.
+    probe = ("import pkgutil, advbook as ab; print(' '.join(m.name for m in "
+             "pkgutil.iter_modules(ab.__path__) if not m.name.startswith('_') "
+             "and not hasattr(ab, m.name)))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() in ("", "cli"), f"not reachable as ab.NAME: {done.stdout}"
