@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from typing import Any
 
 # TensorFlow's C++ start-up chatter would fill every notebook's first output.
@@ -30,6 +31,12 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY_MODULES:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'advbook' has no attribute {name!r}")
+
+
+if "ipykernel" in sys.modules:  # a notebook: keep the first output clean
+    from .machine import start_tensorflow_quietly
+
+    start_tensorflow_quietly()
 
 
 def doctor() -> None:

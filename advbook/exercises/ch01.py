@@ -1,0 +1,131 @@
+"""Chapter 1 exercises: counting images, grey noise, neighbours."""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+
+from . import Mismatch, exercise
+
+
+def _count_digits(height: int, width: int, channels: int, bits: int) -> int:
+    exponent = height * width * channels * bits  # the count is 2**exponent
+    digits = math.floor(exponent * math.log10(2)) + 1
+    if 2**exponent < 10 ** (digits - 1):
+        digits -= 1
+    elif 2**exponent >= 10**digits:
+        digits += 1
+    return digits
+
+
+def _count_digits_rounded(height: int, width: int, channels: int,
+                          bits: int) -> int:
+    return round(height * width * channels * bits * math.log10(2))
+
+
+@exercise("ch1.count_digits", "digits in the number of possible images",
+          reference=lambda: _count_digits, wrong=lambda: _count_digits_rounded)
+def check_count_digits(answer: Callable) -> None:
+    """Exact digit counts for small sizes, MNIST and the book's 300x300."""
+    if not callable(answer):
+        raise Mismatch("assign the function itself: answer = count_digits")
+    cases = [(2, 2, 1, 1), (1, 1, 1, 8), (8, 8, 1, 4), (28, 28, 1, 8),
+             (300, 300, 3, 8)]
+    for case in cases:
+        got = answer(*case)
+        if got is None:
+            raise Mismatch("your function returns None; return an int")
+        if int(got) != _count_digits(*case):
+            raise Mismatch(
+                f"count_digits{case} is off: the number is 2**(h*w*c*bits); "
+                "its digit count is floor(log10(number)) + 1, not a rounding")
+
+
+def _mean_spread(n: int) -> float:
+    return math.sqrt((256**2 - 1) / 12) / math.sqrt(n)
+
+
+@exercise("ch1.mean_spread", "spread of the mean of random colour values",
+          reference=lambda: _mean_spread,
+          wrong=lambda: (lambda n: math.sqrt((256**2 - 1) / 12)))
+def check_mean_spread(answer: Callable) -> None:
+    """Within 1% of sqrt((256**2 - 1) / 12 / n) for several n."""
+    if not callable(answer):
+        raise Mismatch("assign the function itself: answer = mean_spread")
+    for n in (1, 4, 100, 2352, 270_000):
+        got = answer(n)
+        if got is None:
+            raise Mismatch("your function returns None; return a number")
+        if not math.isclose(float(got), _mean_spread(n), rel_tol=0.01):
+            raise Mismatch(
+                f"mean_spread({n}) is off. One uniform value on 0..255 has a "
+                "standard deviation near 74; how does averaging n "
+                "independent values shrink it?")
+
+
+def _test_images() -> list[np.ndarray]:
+    rng = np.random.default_rng(11)
+    ramp = np.linspace(0, 255, 20)
+    stripes = np.repeat(np.tile(ramp, (12, 1))[..., None], 3, axis=-1)
+    return [rng.uniform(0, 255, (16, 20, 3)),
+            stripes + rng.normal(0, 20, stripes.shape),
+            np.cumsum(rng.normal(0, 5, (15, 18, 3)), axis=0)]
+
+
+def _vertical(image: np.ndarray) -> float:
+    grey = image.mean(axis=-1)
+    return float(np.corrcoef(grey[:-1].ravel(), grey[1:].ravel())[0, 1])
+
+
+def _horizontal(image: np.ndarray) -> float:
+    grey = image.mean(axis=-1)
+    return float(np.corrcoef(grey[:, :-1].ravel(), grey[:, 1:].ravel())[0, 1])
+
+
+@exercise("ch1.vertical_correlation", "correlation with the pixel below",
+          reference=lambda: _vertical, wrong=lambda: _horizontal)
+def check_vertical(answer: Callable) -> None:
+    """Matches the reference on noise, horizontal stripes and a random walk."""
+    if not callable(answer):
+        raise Mismatch("assign the function itself: answer = "
+                       "vertical_correlation")
+    for image in _test_images():
+        got = answer(image.copy())
+        if got is None:
+            raise Mismatch("your function returns None; return a number")
+        if not math.isclose(float(got), _vertical(image), abs_tol=1e-6):
+            raise Mismatch("compare row r with row r + 1 (grey[:-1] against "
+                           "grey[1:]), not column c with column c + 1")
+
+
+def _nearest(x_train: np.ndarray, y_train: np.ndarray, x: np.ndarray,
+             y: int) -> float:
+    return float(np.linalg.norm(x_train[y_train == y] - x, axis=1).min())
+
+
+def _nearest_any(x_train: np.ndarray, y_train: np.ndarray, x: np.ndarray,
+                 y: int) -> float:
+    return float(np.linalg.norm(x_train - x, axis=1).min())
+
+
+@exercise("ch1.nearest_same_class", "distance to the nearest same-class image",
+          reference=lambda: _nearest, wrong=lambda: _nearest_any)
+def check_nearest(answer: Callable) -> None:
+    """Matches the reference on a fixed random data set."""
+    if not callable(answer):
+        raise Mismatch("assign the function itself: answer = "
+                       "nearest_same_class")
+    rng = np.random.default_rng(5)
+    x_train = rng.uniform(0, 1, (60, 64))
+    y_train = rng.integers(0, 3, 60)
+    for k in range(6):
+        x, y = rng.uniform(0, 1, 64), int(k % 3)
+        got = answer(x_train.copy(), y_train.copy(), x.copy(), y)
+        if got is None:
+            raise Mismatch("your function returns None; return a number")
+        if not math.isclose(float(got), _nearest(x_train, y_train, x, y),
+                            rel_tol=1e-6):
+            raise Mismatch("keep only the training rows whose label is y, "
+                           "then take the smallest L2 distance (not squared)")

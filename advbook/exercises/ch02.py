@@ -1,0 +1,146 @@
+"""Chapter 2 exercises: SGD, the cross-entropy gradient, landscapes, ascent."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from . import Mismatch, exercise
+
+
+def _rng() -> np.random.Generator:
+    return np.random.default_rng(2)
+
+
+def _sgd(params: list, grads: list, rate: float) -> list:
+    return [p - rate * g for p, g in zip(params, grads)]
+
+
+def _sgd_uphill(params: list, grads: list, rate: float) -> list:
+    return [p + rate * g for p, g in zip(params, grads)]
+
+
+@exercise("ch2.sgd_step", "one SGD update", reference=lambda: _sgd,
+          wrong=lambda: _sgd_uphill)
+def check_sgd_step(answer: Callable) -> None:
+    """Matches θ − α·g on a few fixed arrays."""
+    if not callable(answer):
+        raise Mismatch("assign the function itself: answer = sgd_step_np")
+    rng = _rng()
+    params = [rng.normal(size=(3, 4)), rng.normal(size=4)]
+    grads = [rng.normal(size=(3, 4)), rng.normal(size=4)]
+    got = answer([p.copy() for p in params], [g.copy() for g in grads], 0.1)
+    if got is None:
+        raise Mismatch("your function returns None; return a list of arrays")
+    got = list(got)
+    if len(got) != len(params):
+        raise Mismatch("return one array per parameter, in the same order")
+    for new, want in zip(got, _sgd(params, grads, 0.1)):
+        if np.shape(new) != want.shape:
+            raise Mismatch("each new parameter keeps its shape")
+        if not np.allclose(new, want):
+            raise Mismatch("SGD steps against the gradient: which sign?")
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - np.max(z))
+    return e / e.sum()
+
+
+def _logit_gradient(logits: np.ndarray, label: int) -> np.ndarray:
+    gradient = _softmax(np.asarray(logits, float))
+    gradient[label] -= 1
+    return gradient
+
+
+def _logit_gradient_flipped(logits: np.ndarray, label: int) -> np.ndarray:
+    return -_logit_gradient(logits, label)
+
+
+@exercise("ch2.logit_gradient", "the cross-entropy gradient on logits",
+          reference=lambda: _logit_gradient,
+          wrong=lambda: _logit_gradient_flipped)
+def check_logit_gradient(answer: Callable) -> None:
+    """softmax(z) − onehot(y), including for large logits."""
+    if not callable(answer):
+        raise Mismatch("assign the function itself: answer = logit_gradient")
+    rng = _rng()
+    cases = [(rng.normal(size=10), 3), (rng.normal(size=5) * 4, 0),
+             (np.array([1000.0, 999.0, 0.0]), 1)]
+    for logits, label in cases:
+        got = answer(logits.copy(), label)
+        if got is None:
+            raise Mismatch("your function returns None; return an array")
+        got = np.asarray(got, float)
+        if got.shape != logits.shape:
+            raise Mismatch("return one number per logit")
+        if not np.all(np.isfinite(got)):
+            raise Mismatch("large logits overflow np.exp: subtract the "
+                           "largest logit first")
+        if not np.allclose(got, _logit_gradient(logits, label), atol=1e-6):
+            raise Mismatch("it is the predicted probabilities minus the "
+                           "one-hot label; check the sign and the softmax")
+
+
+def _filter_normalise(direction: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    return direction * (np.linalg.norm(weights, axis=0)
+                        / np.linalg.norm(direction, axis=0))
+
+
+def _whole_normalise(direction: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    return direction * np.linalg.norm(weights) / np.linalg.norm(direction)
+
+
+@exercise("ch2.filter_normalise", "filter-normalise a random direction",
+          reference=lambda: _filter_normalise, wrong=lambda: _whole_normalise)
+def check_filter_normalise(answer: Callable) -> None:
+    """Each column rescaled to the matching column norm of the weights."""
+    if not callable(answer):
+        raise Mismatch("assign the function itself: answer = "
+                       "filter_normalise")
+    rng = _rng()
+    weights = rng.normal(size=(6, 4)) * np.array([0.1, 1.0, 3.0, 0.5])
+    direction = rng.normal(size=(6, 4))
+    got = answer(direction.copy(), weights.copy())
+    if got is None:
+        raise Mismatch("your function returns None; return an array")
+    got = np.asarray(got, float)
+    if got.shape != direction.shape:
+        raise Mismatch("keep the shape (inputs, units)")
+    if not np.allclose(np.linalg.norm(got, axis=0),
+                       np.linalg.norm(weights, axis=0)):
+        raise Mismatch("each column (one unit's weights) needs the norm of "
+                       "the same column of the weights, not the whole matrix")
+    if not np.allclose(got, _filter_normalise(direction, weights)):
+        raise Mismatch("only rescale each column; keep its direction")
+
+
+def _ascent(x: np.ndarray, grad: np.ndarray, rate: float) -> np.ndarray:
+    return np.clip(x + rate * grad, 0, 1)
+
+
+def _descent(x: np.ndarray, grad: np.ndarray, rate: float) -> np.ndarray:
+    return np.clip(x - rate * grad, 0, 1)
+
+
+@exercise("ch2.ascent_step", "one gradient-ascent step on pixels",
+          reference=lambda: _ascent, wrong=lambda: _descent)
+def check_ascent_step(answer: Callable) -> None:
+    """x + α·g, clipped to [0, 1]."""
+    if not callable(answer):
+        raise Mismatch("assign the function itself: answer = ascent_step")
+    rng = _rng()
+    x = rng.uniform(0, 1, (5, 64))
+    grad = rng.normal(size=(5, 64)) * 2
+    got = answer(x.copy(), grad.copy(), 0.3)
+    if got is None:
+        raise Mismatch("your function returns None; return an array")
+    got = np.asarray(got, float)
+    if got.shape != x.shape:
+        raise Mismatch("return an image batch of the same shape as x")
+    if got.min() < 0 or got.max() > 1:
+        raise Mismatch("pixels must stay in [0, 1]: clip the result")
+    if not np.allclose(got, _ascent(x, grad, 0.3)):
+        raise Mismatch("an attack climbs the loss: which sign does the "
+                       "step take?")
