@@ -3,20 +3,36 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.advbook-installed
+# reveal.js, requirejs, jquery and MathJax for the decks (package.json).
+NODE_STAMP := node_modules/.package-lock.json
 
 # Each notebook cell may take this long in the smoke test (seconds).
 CELL_TIMEOUT ?= 900
 
-.PHONY: book test lab doctor student clean
+.PHONY: book slides handouts test bench lab doctor student clean
 
-book: $(STAMP)  ## execute every chapter at full size into build/
-	$(BIN)/python -m advbook book
+# Decks and handouts are made even when a chapter fails; make still fails.
+book: $(STAMP) $(NODE_STAMP)  ## every chapter at full size, decks, handouts
+	$(BIN)/python -m advbook book; book=$$?; \
+	  $(BIN)/python -m advbook slides && \
+	  $(BIN)/python -m advbook handouts --optional && exit $$book
 
-test: $(STAMP)  ## unit tests + every chapter in smoke mode
+slides: $(STAMP) $(NODE_STAMP)  ## reveal.js decks of the executed chapters
+	$(BIN)/python -m advbook slides
+
+handouts: slides  ## a PDF per deck, printed by headless Chromium
+	$(BIN)/python -m advbook handouts
+
+test: $(STAMP) $(NODE_STAMP)  ## unit tests + every chapter in smoke mode
 	ADVBOOK_SMOKE=1 ADVBOOK_OFFLINE=1 $(BIN)/python -m pytest tests chapters \
-	  --nbval-lax --nbval-current-env \
+	  -p tests.smoke_report --nbval-lax --nbval-current-env \
 	  --nbval-cell-timeout=$(CELL_TIMEOUT) \
 	  --nbval-sanitize-with tests/sanitize.cfg
+
+# Speed comparisons (not tests): tables on screen, CSV in build/bench/.
+bench: $(STAMP)  ## PGD step: raw TF vs foolbox vs advbook vs ART
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python -m benchmarks.pgd_step
 
 lab: $(STAMP)  ## open JupyterLab on the chapters
 	$(BIN)/jupyter lab chapters
@@ -33,6 +49,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
+
+# The pinned versions in package-lock.json; never committed, see .gitignore.
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js (18 or later);" \
+	  "it fetches reveal.js and MathJax for the slides" >&2; exit 1; }
+	npm ci --no-audit --no-fund
 
 clean:
 	rm -rf build

@@ -1,4 +1,4 @@
-"""The `advbook` command line: doctor, weights, book, student."""
+"""The `advbook` command line: doctor, weights, book, slides, handouts, student."""
 
 from __future__ import annotations
 
@@ -19,6 +19,19 @@ def _book(args: argparse.Namespace) -> int:
     from .book import build
 
     return build(args.chapters, smoke=args.smoke)
+
+
+def _slides(_: argparse.Namespace) -> int:
+    from .slides import build_decks
+
+    return 0 if build_decks() else 1
+
+
+def _handouts(args: argparse.Namespace) -> int:
+    from .slides import build_handouts
+
+    build_handouts(optional=args.optional)
+    return 0
 
 
 def _weights_status(_: argparse.Namespace) -> int:
@@ -59,6 +72,16 @@ def parser() -> argparse.ArgumentParser:
     book.add_argument("--smoke", action="store_true",
                       help="run with ADVBOOK_SMOKE=1 (small sizes)")
     book.set_defaults(run=_book)
+
+    slides = commands.add_parser(
+        "slides", help="offline reveal.js decks of the executed chapters")
+    slides.set_defaults(run=_slides)
+
+    handouts = commands.add_parser(
+        "handouts", help="a PDF handout per deck, printed by headless Chromium")
+    handouts.add_argument("--optional", action="store_true",
+                          help="skip with a message when Chromium is missing")
+    handouts.set_defaults(run=_handouts)
 
     weights = commands.add_parser("weights", help="classifier weight files")
     actions = weights.add_subparsers(dest="action", required=True)

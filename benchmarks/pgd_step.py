@@ -56,14 +56,14 @@ def raw_step(clf: models.Classifier, jit: bool) -> Callable:
 
 
 def contenders(clf: models.Classifier, x: np.ndarray, y: np.ndarray,
-               steps: int) -> dict[str, Callable[[], Any]]:
+               steps: int, xla: bool) -> dict[str, Callable[[], Any]]:
     """name -> a zero-argument callable running `steps` PGD steps."""
     import foolbox as fb
     import tensorflow as tf
 
     x_tf, y_tf = tf.constant(x), attacks.as_label_tensor(y)
     runs: dict[str, Callable[[], Any]] = {}
-    for jit in (False, True):
+    for jit in (False, True) if xla else (False,):
         step = raw_step(clf, jit)
 
         def run_raw(step=step):
@@ -121,6 +121,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 8, 32])
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=5)
+    # On a 2-core CPU XLA made the step ~12x slower (Lite0, batch 1), so it
+    # is measured only on request.
+    parser.add_argument("--xla", action="store_true",
+                        help="also time the raw step compiled with XLA")
     args = parser.parse_args(argv)
 
     rng = ab.seed_everything(0)
@@ -132,7 +136,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
             x = rng.uniform(0, 255, (batch, size, size, 3)).astype(np.float32)
             y = rng.integers(0, 1000, batch)
             timed = {label: median_seconds(run, args.repeats) / args.steps
-                     for label, run in contenders(clf, x, y, args.steps).items()}
+                     for label, run in contenders(clf, x, y, args.steps,
+                                                      args.xla).items()}
             floor = timed["raw TF step"]
             for label, seconds in timed.items():
                 rows.append({"model": name, "batch": batch, "contender": label,

@@ -22,8 +22,10 @@ def test_wrong_answer_fails_with_a_hint(exercise_id):
 
 def test_check_prints_verdict(capsys):
     first = next(iter(ALL))
-    assert exercises.check(first, ALL[first].reference()) is True
+    assert exercises.check(first, ALL[first].reference()) is None
     assert "✓" in capsys.readouterr().out
+    exercises.check(first, ALL[first].wrong())
+    assert "✗" in capsys.readouterr().out
 
 
 def test_unknown_exercise_lists_known_ones():

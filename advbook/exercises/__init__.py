@@ -77,8 +77,8 @@ def evaluate(exercise_id: str, answer: Any) -> tuple[bool, str]:
     return True, f"✓ {exercise_id} ({item.title}): correct."
 
 
-def check(exercise_id: str, answer: Any) -> bool:
-    """Check a student's answer, print ✓ or ✗ with a hint, return passed."""
-    passed, message = evaluate(exercise_id, answer)
-    print(message)
-    return passed
+def check(exercise_id: str, answer: Any) -> None:
+    """Check a student's answer and print ✓, or ✗ with a hint."""
+    # Returns nothing, so a notebook shows the verdict alone; use
+    # evaluate() for the verdict as a value.
+    print(evaluate(exercise_id, answer)[1])

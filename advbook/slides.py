@@ -1,0 +1,444 @@
+"""Offline reveal.js decks and PDF handouts from executed chapters."""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import html
+import json
+import os
+import re
+import select
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from . import config
+from .errors import AdvbookError
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+NODE_MODULES = config.REPO_ROOT / "node_modules"
+SLIDE_WIDTH, SLIDE_HEIGHT = 1280, 720  # 16:9, what projectors show today
+MATHJAX_CONFIG = "TeX-AMS_CHTML-full,Safe"
+
+# What the decks load, as (npm package, path inside it). Only the parts of
+# MathJax that its CommonHTML output needs: the whole package is 73 MB.
+VENDOR_FILES = [
+    ("reveal.js", "dist"),
+    ("reveal.js", "plugin/notes"),
+    ("requirejs", "require.js"),
+    ("jquery", "dist/jquery.min.js"),
+    ("mathjax", "MathJax.js"),
+    ("mathjax", "config/TeX-AMS_CHTML-full.js"),
+    ("mathjax", "config/Safe.js"),
+    ("mathjax", "extensions"),
+    ("mathjax", "jax/input/TeX"),
+    ("mathjax", "jax/output/CommonHTML"),
+    ("mathjax", "jax/output/PreviewHTML"),
+    ("mathjax", "jax/element"),
+    ("mathjax", "fonts/HTML-CSS/TeX/woff"),
+    ("mathjax", "localization/en"),
+]
+
+# A resource the browser would fetch by itself: src/href/url()/@import/import
+# pointing off the machine. Links in text (<a href>) are not fetched.
+_REMOTE_RESOURCE = re.compile(
+    r"""(?:<(?:script|img|iframe|source|video|audio|embed)\b[^>]*\bsrc\s*=\s*["']?"""
+    r"""|<link\b[^>]*\bhref\s*=\s*["']?"""
+    r"""|url\(\s*["']?|@import\s+["']?|\bimport\s+[\w{}\s,*]*\s*from\s*["']"""
+    r"""|\bimport\s*\(\s*["'])\s*((?:https?:)?//[^"')\s>]+)""",
+    re.IGNORECASE)
+
+
+class SlidesError(AdvbookError):
+    """A deck or handout that cannot be built, with what to do about it."""
+
+
+def slides_dir(build: Path | None = None) -> Path:
+    """Where decks, handouts, the index and the vendor/ folder go."""
+    return (build or config.build_dir()) / "slides"
+
+
+def vendor(out: Path, node_modules: Path = NODE_MODULES) -> Path:
+    """Copy reveal.js, requirejs, jquery and MathJax from node_modules."""
+    missing = sorted({pkg for pkg, _ in VENDOR_FILES if not (node_modules / pkg).is_dir()})
+    if missing:
+        raise SlidesError(
+            f"{', '.join(missing)} not found in {node_modules}; run `npm ci` in "
+            f"{config.REPO_ROOT} (`make slides` does it) to install the pinned "
+            "versions from package.json")
+    target = out / "vendor"
+    for pkg, part in VENDOR_FILES:
+        source, dest = node_modules / pkg / part, target / pkg / part
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, dest, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("*.map", "*.esm.js"))
+        else:
+            shutil.copy2(source, dest)
+    return target
+
+
+def exporter():
+    """nbconvert's SlidesExporter on the offline template and vendor/ paths."""
+    from nbconvert import SlidesExporter
+
+    return SlidesExporter(
+        extra_template_basedirs=[str(TEMPLATES_DIR)],
+        template_name="reveal_offline",
+        reveal_url_prefix="vendor/reveal.js",
+        reveal_theme="white",
+        reveal_number="c/t",
+        reveal_width=str(SLIDE_WIDTH),
+        reveal_height=str(SLIDE_HEIGHT),
+        require_js_url="vendor/requirejs/require.js",
+        jquery_url="vendor/jquery/dist/jquery.min.js",
+        mathjax_url=f"vendor/mathjax/MathJax.js?config={MATHJAX_CONFIG}",
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+
+
+def remote_resources(page: str) -> list[str]:
+    """URLs off this machine that a browser would fetch when opening page."""
+    return sorted(set(_REMOTE_RESOURCE.findall(page)))
+
+
+def expected_slides(nb) -> int:
+    """Slides in the deck: slide and subslide cells, counted as nbconvert does."""
+    # nbconvert makes the first visible cell open a slide, whatever its type.
+    kinds = [c.metadata.get("slideshow", {}).get("slide_type", "-") for c in nb.cells]
+    visible = [k for k in kinds if k not in ("skip", "notes")]
+    if not visible:
+        return 0
+    return 1 + sum(k in ("slide", "subslide") for k in visible[1:])
+
+
+def title(nb) -> str:
+    """A notebook's title: the first line of its first cell."""
+    first = nb.cells[0].source if nb.cells else ""
+    return first.splitlines()[0].lstrip("# ").strip() if first else ""
+
+
+def export_deck(executed: Path, out: Path) -> Path:
+    """Write one chapter's deck; refuse one that would reach the network."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    page, _ = exporter().from_notebook_node(
+        nb, resources={"metadata": {"name": title(nb) or executed.stem}})
+    remote = remote_resources(page)
+    if remote:
+        raise SlidesError(
+            f"{executed.name}: the deck would load {', '.join(remote[:3])} from "
+            "the network; put the file in the notebook (or data/) instead of "
+            "linking to it")
+    deck = out / f"{executed.stem}.slides.html"
+    deck.write_text(page, encoding="utf-8")
+    return deck
+
+
+def handout_path(deck: Path) -> Path:
+    """Where the PDF handout of a deck goes."""
+    return deck.parent / "handouts" / deck.name.replace(".slides.html", ".pdf")
+
+
+def executed_notebook(deck: Path) -> Path:
+    """The executed notebook a deck in build/slides/ was made from."""
+    return deck.parent.parent / "notebooks" / deck.name.replace(".slides.html", ".ipynb")
+
+
+def write_index(out: Path) -> Path:
+    """An index.html that links every deck, and its handout when printed."""
+    import nbformat
+
+    rows = []
+    for deck in sorted(out.glob("*.slides.html")):
+        executed = executed_notebook(deck)
+        name = title(nbformat.read(executed, as_version=4)) if executed.exists() else deck.stem
+        pdf = handout_path(deck)
+        handout = (f'<a href="handouts/{html.escape(pdf.name)}">PDF handout</a>'
+                   if pdf.exists() else "no handout yet (<code>make handouts</code>)")
+        rows.append(f'<li><a href="{html.escape(deck.name)}">{html.escape(name)}</a>'
+                    f" &middot; {handout}</li>")
+    index = out / "index.html"
+    index.write_text(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<title>advbook: lecture slides</title>"
+        "<style>body{font-family:sans-serif;max-width:42em;margin:2em auto;"
+        "line-height:1.6}</style></head><body>\n"
+        "<h1>advbook: lecture slides</h1>\n"
+        "<p>Arrow keys move, <kbd>s</kbd> opens the speaker view (notes, "
+        "timer, next slide) in a pop-up window, <kbd>f</kbd> goes full "
+        "screen, <kbd>Esc</kbd> shows every slide.</p>\n<ol>\n"
+        + "\n".join(rows) + "\n</ol>\n</body></html>\n", encoding="utf-8")
+    return index
+
+
+def build_decks(build: Path | None = None) -> list[Path]:
+    """Export a deck for every executed chapter, plus vendor/ and the index."""
+    from .book import chapters
+
+    build = build or config.build_dir()
+    out = slides_dir(build)
+    out.mkdir(parents=True, exist_ok=True)
+    vendor(out)
+    decks = []
+    for chapter in chapters():
+        executed = build / "notebooks" / chapter.name
+        if not executed.exists():
+            print(f"{chapter.name}: not executed yet, no deck "
+                  f"(`make book` or `advbook book {chapter}`)", flush=True)
+            continue
+        if executed.stat().st_mtime < chapter.stat().st_mtime:
+            print(f"{chapter.name}: changed since it was executed; this deck shows "
+                  "the old version until `make book` runs it again", flush=True)
+        decks.append(export_deck(executed, out))
+        print(f"deck: {decks[-1]}", flush=True)
+    for old in set(out.glob("*.slides.html")) - set(decks):  # a renamed chapter's
+        old.unlink()
+        handout_path(old).unlink(missing_ok=True)
+    write_index(out)
+    return decks
+
+
+def find_chromium() -> str | None:
+    """The Chromium (or Chrome) executable: ADVBOOK_CHROMIUM, else on PATH."""
+    explicit = os.environ.get("ADVBOOK_CHROMIUM")
+    if explicit:
+        return explicit
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def chromium_command(profile: Path) -> list[str]:
+    """Headless Chromium that can reach nothing but local files."""
+    chromium = find_chromium()
+    if chromium is None:
+        raise SlidesError(
+            "Chromium is not installed, so no PDF handouts; install it "
+            "(Debian/Ubuntu: `apt-get install chromium`) or point "
+            "ADVBOOK_CHROMIUM at a Chrome/Chromium executable")
+    return [
+        chromium, "--headless", "--disable-gpu",
+        # Root in a container has no sandbox to offer; we only open our own files.
+        "--no-sandbox",
+        "--disable-background-networking", "--no-first-run", "--mute-audio",
+        "--hide-scrollbars", f"--user-data-dir={profile}",
+        # Any request that tries to leave the machine fails at once.
+        "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+    ]
+
+
+class Chromium:
+    """Headless Chromium driven over the DevTools protocol on a pipe.
+
+    `--print-to-pdf` on the command line prints when a virtual-time budget
+    runs out, and virtual time races MathJax's font loading; over the
+    protocol we print when the deck says it has settled. The pipe
+    (--remote-debugging-pipe: commands on fd 3, replies on fd 4) needs no
+    package and no port. Every request a page makes is kept in `events`.
+    """
+
+    def __init__(self, width: int = SLIDE_WIDTH, height: int = SLIDE_HEIGHT) -> None:
+        self._profile = tempfile.TemporaryDirectory(prefix="advbook-chromium-")
+        to_browser, self._send_fd = os.pipe()
+        self._recv_fd, from_browser = os.pipe()
+        # Park the child's ends above 4 so dup2 onto 3 and 4 cannot clash.
+        child_in = fcntl.fcntl(to_browser, fcntl.F_DUPFD, 10)
+        child_out = fcntl.fcntl(from_browser, fcntl.F_DUPFD, 10)
+        os.close(to_browser)
+        os.close(from_browser)
+
+        def wire() -> None:  # in the child, before it closes other fds
+            os.dup2(child_in, 3)
+            os.dup2(child_out, 4)
+
+        command = chromium_command(Path(self._profile.name)) + [
+            "--remote-debugging-pipe", f"--window-size={width},{height}", "about:blank"]
+        self.process = subprocess.Popen(
+            command, preexec_fn=wire, pass_fds=(3, 4),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(child_in)
+        os.close(child_out)
+        self._buffer = b""
+        self._last_id = 0
+        self.events: list[dict] = []
+        self.session = ""  # the browser itself, until a page is attached
+        try:
+            self.call("Target.setDiscoverTargets", discover=True)
+            target = self.call("Target.createTarget", url="about:blank")["targetId"]
+            self.session = self.attach(target)
+            for domain in ("Network", "Page", "Runtime"):
+                self.call(f"{domain}.enable")
+            self.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
+                      deviceScaleFactor=1, mobile=False)
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> "Chromium":
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.close()
+
+    def attach(self, target: str) -> str:
+        """A session id for talking to one page target."""
+        return self.call("Target.attachToTarget", session="",
+                         targetId=target, flatten=True)["sessionId"]
+
+    def _read(self, timeout: float) -> dict | None:
+        """One message from the browser, or None after timeout seconds."""
+        while b"\0" not in self._buffer:
+            ready, _, _ = select.select([self._recv_fd], [], [], max(timeout, 0))
+            if not ready:
+                return None
+            chunk = os.read(self._recv_fd, 1 << 20)
+            if not chunk:
+                raise SlidesError("Chromium quit unexpectedly")
+            self._buffer += chunk
+        message, self._buffer = self._buffer.split(b"\0", 1)
+        return json.loads(message)
+
+    def call(self, method: str, session: str | None = None, timeout: float = 60,
+             **params) -> dict:
+        """Send one command (to the page unless session says otherwise)."""
+        self._last_id += 1
+        message = {"id": self._last_id, "method": method, "params": params}
+        session = self.session if session is None else session
+        if session:
+            message["sessionId"] = session
+        os.write(self._send_fd, json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        while (reply := self._read(deadline - time.monotonic())) is not None:
+            if reply.get("id") != self._last_id:
+                self.events.append(reply)
+            elif "error" in reply:
+                raise SlidesError(f"Chromium refused {method}: {reply['error']}")
+            else:
+                return reply["result"]
+        raise SlidesError(f"Chromium did not answer {method} within {timeout:.0f} s")
+
+    def evaluate(self, expression: str, session: str | None = None):
+        """The value of a JavaScript expression in the page (promises awaited)."""
+        result = self.call("Runtime.evaluate", session=session, expression=expression,
+                           awaitPromise=True, returnByValue=True, userGesture=True)
+        if "exceptionDetails" in result:
+            raise SlidesError(f"{expression}: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def wait_for(self, expression: str, timeout: float = 60,
+                 session: str | None = None):
+        """Poll until the expression is truthy; return its value."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = self.evaluate(expression, session)
+            if value:
+                return value
+            time.sleep(0.1)
+        raise SlidesError(f"the deck never got to `{expression}` in {timeout:.0f} s")
+
+    def open(self, url: str, timeout: float = 120) -> None:
+        """Load a deck; return once reveal, MathJax and the fonts have settled."""
+        # The old page may have settled too: mark it to tell the two apart.
+        self.evaluate("window.advbookPreviousPage = true")
+        self.call("Page.navigate", url=url)
+        self.wait_for("!window.advbookPreviousPage && document.readyState === 'complete' && "
+                      "document.documentElement.dataset.settled === 'yes' && "
+                      "document.fonts.status === 'loaded'", timeout)
+
+    def screenshot(self) -> bytes:
+        """The page as it looks now, as PNG bytes."""
+        return base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"])
+
+    def print_pdf(self, path: Path) -> Path:
+        """Print the page at the size its CSS asks for (reveal sets it)."""
+        data = self.call("Page.printToPDF", timeout=300, printBackground=True,
+                         preferCSSPageSize=True, displayHeaderFooter=False,
+                         marginTop=0, marginBottom=0, marginLeft=0, marginRight=0)["data"]
+        path.write_bytes(base64.b64decode(data))
+        return path
+
+    def requests(self) -> list[str]:
+        """Every URL the pages asked for so far."""
+        return [e["params"]["request"]["url"] for e in self.events
+                if e.get("method") == "Network.requestWillBeSent"]
+
+    def failures(self) -> list[str]:
+        """Requests that failed so far, each with Chromium's reason."""
+        urls = {e["params"]["requestId"]: e["params"]["request"]["url"]
+                for e in self.events if e.get("method") == "Network.requestWillBeSent"}
+        return [f"{urls.get(e['params']['requestId'], '?')}: {e['params']['errorText']}"
+                for e in self.events if e.get("method") == "Network.loadingFailed"]
+
+    def close(self) -> None:
+        """Shut the browser down and delete its profile."""
+        try:
+            self.call("Browser.close", session="", timeout=10)
+        except (SlidesError, OSError):
+            pass  # it may be gone already; we kill it below if not
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        os.close(self._send_fd)
+        os.close(self._recv_fd)
+        self._profile.cleanup()
+
+
+def print_handout(deck: Path, browser: Chromium | None = None) -> Path:
+    """Print a deck's ?print-pdf view to PDF, one page per slide."""
+    pdf = handout_path(deck)
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    own = browser is None
+    browser = browser or Chromium()
+    try:
+        browser.open(deck.resolve().as_uri() + "?print-pdf")
+        browser.print_pdf(pdf)
+    finally:
+        if own:
+            browser.close()
+    return pdf
+
+
+def pdf_pages(pdf: Path) -> int:
+    """Page count of a PDF as Chromium writes it (page objects are plain)."""
+    return len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf.read_bytes()))
+
+
+def build_handouts(build: Path | None = None, optional: bool = False) -> list[Path]:
+    """A PDF handout per deck; with optional, skip politely without Chromium."""
+    out = slides_dir(build)
+    decks = sorted(out.glob("*.slides.html"))
+    if not decks:
+        raise SlidesError(f"no decks in {out}; run `make slides` first")
+    if find_chromium() is None and optional:
+        print("Chromium is not installed: skipping the PDF handouts "
+              "(`apt-get install chromium`, then `make handouts`)", flush=True)
+        return []
+    import nbformat
+
+    pdfs = []
+    with Chromium() as browser:
+        for deck in decks:
+            pdfs.append(print_handout(deck, browser))
+            pages = pdf_pages(pdfs[-1])
+            print(f"handout: {pdfs[-1]} ({pages} pages)", flush=True)
+            executed = executed_notebook(deck)
+            wanted = expected_slides(nbformat.read(executed, as_version=4)) \
+                if executed.exists() else pages
+            if pages != wanted:
+                raise SlidesError(
+                    f"{pdfs[-1].name} has {pages} pages for {wanted} slides: either "
+                    f"{deck.name} is older than {executed.name} (run `make slides`) "
+                    "or printing split a slide")
+    write_index(out)
+    return pdfs
