@@ -20,6 +20,24 @@ class Mismatch(Exception):
     """Raised inside a checker: the answer is wrong; the message is a hint."""
 
 
+def require_function(answer: Any, name: str) -> None:
+    """The answer must be the student's function itself, not its result."""
+    if not callable(answer):
+        raise Mismatch(f"assign the function itself: answer = {name}")
+
+
+def require_array(value: Any, shape: tuple, what: str = "the result") -> Any:
+    """A returned value as a float array of the expected shape."""
+    import numpy as np
+
+    if value is None:
+        raise Mismatch("your function returns None; return the result")
+    value = np.asarray(value, float)
+    if value.shape != shape:
+        raise Mismatch(f"{what} has shape {value.shape}; want {shape}")
+    return value
+
+
 @dataclass(frozen=True)
 class Exercise:
     """One checkable exercise."""

@@ -6,7 +6,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import Mismatch, exercise
+from . import Mismatch, exercise, require_function
 
 _CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], np.float32)
 
@@ -15,9 +15,6 @@ def _rng() -> np.random.Generator:
     return np.random.default_rng(4)
 
 
-def _callable(answer: object, name: str) -> None:
-    if not callable(answer):
-        raise Mismatch(f"assign the function itself: answer = {name}")
 
 
 # --- 4.1 FGSM step ----------------------------------------------------------
@@ -35,7 +32,7 @@ def _fgsm_step_unclipped(image: np.ndarray, gradient: np.ndarray,
           wrong=lambda: _fgsm_step_unclipped)
 def check_fgsm_step(answer: Callable) -> None:
     """Matches clip(x + ε·sign(g), 0, 255) on fixed arrays."""
-    _callable(answer, "fgsm_step")
+    require_function(answer, "fgsm_step")
     rng = _rng()
     image = rng.integers(0, 256, size=(6, 6, 3)).astype(np.float32)
     image[0, 0] = [0, 255, 128]  # values at the edges of the range
@@ -78,7 +75,7 @@ def _measure_squared(original: np.ndarray, adversarial: np.ndarray) -> dict:
           reference=lambda: _measure, wrong=lambda: _measure_squared)
 def check_budget(answer: Callable) -> None:
     """L∞, L2 and the count of changed values on fixed image pairs."""
-    _callable(answer, "measure")
+    require_function(answer, "measure")
     rng = _rng()
     original = rng.integers(0, 256, size=(8, 8, 3)).astype(np.float32)
     changed = original.copy()
@@ -116,7 +113,7 @@ def _caffe_no_flip(images: np.ndarray) -> np.ndarray:
           wrong=lambda: _caffe_no_flip)
 def check_caffe(answer: Callable) -> None:
     """BGR order and Keras' channel means, on a fixed batch."""
-    _callable(answer, "resnet_preprocess")
+    require_function(answer, "resnet_preprocess")
     rng = _rng()
     images = rng.uniform(0, 255, size=(2, 5, 5, 3)).astype(np.float32)
     got = answer(images.copy())
@@ -160,7 +157,7 @@ def _largest(epsilons: list, success: np.ndarray) -> list:
           reference=lambda: _smallest, wrong=lambda: _largest)
 def check_smallest(answer: Callable) -> None:
     """Per image (column), the smallest ε whose row succeeded, else None."""
-    _callable(answer, "smallest_epsilon")
+    require_function(answer, "smallest_epsilon")
     epsilons = [8.0, 1.0, 2.0, 4.0]  # deliberately not sorted
     success = np.array([[True, False, True, False],
                         [False, False, True, False],

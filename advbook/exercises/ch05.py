@@ -7,16 +7,13 @@ from typing import Callable
 
 import numpy as np
 
-from . import Mismatch, exercise
+from . import Mismatch, exercise, require_function
 
 
 def _rng(seed: int = 5) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def _callable(answer: object, name: str) -> None:
-    if not callable(answer):
-        raise Mismatch(f"assign the function itself: answer = {name}")
 
 
 # --- 5.1 pairs ----------------------------------------------------------------
@@ -64,7 +61,7 @@ def _noise_unclipped(mu: float, sigma: float, size: int,
           reference=lambda: _noise_image, wrong=lambda: _noise_unclipped)
 def check_noise_image(answer: Callable) -> None:
     """Shape, dtype, range and the statistics of the drawn values."""
-    _callable(answer, "noise_image")
+    require_function(answer, "noise_image")
     got = answer(120, 20, 64, _rng())
     if got is None:
         raise Mismatch("your function returns None; return the image")
@@ -102,7 +99,7 @@ def _scale_linf(delta: np.ndarray, norm: float) -> np.ndarray:
           wrong=lambda: _scale_linf)
 def check_scale(answer: Callable) -> None:
     """Norm and direction on fixed arrays, including an image-shaped one."""
-    _callable(answer, "scale_to_l2")
+    require_function(answer, "scale_to_l2")
     delta = _rng().normal(size=(4, 5, 3))
     for norm in (1.0, 250.0):
         got = answer(delta.copy(), norm)
@@ -134,7 +131,7 @@ def _mean_confidence(probs: np.ndarray, threshold: float) -> float:
           reference=lambda: _fraction, wrong=lambda: _mean_confidence)
 def check_fraction(answer: Callable) -> None:
     """The fraction of rows whose largest probability reaches the threshold."""
-    _callable(answer, "confident_fraction")
+    require_function(answer, "confident_fraction")
     probs = np.array([[0.5, 0.3, 0.2],   # exactly at the threshold counts
                       [0.2, 0.7, 0.1],
                       [0.4, 0.35, 0.25],

@@ -6,25 +6,15 @@ from typing import Callable
 
 import numpy as np
 
-from . import Mismatch, exercise
+from . import Mismatch, exercise, require_array, require_function
 
 
 def _rng(seed: int = 6) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def _callable(answer: object, name: str) -> None:
-    if not callable(answer):
-        raise Mismatch(f"assign the function itself: answer = {name}")
 
 
-def _result(value: object, shape: tuple) -> np.ndarray:
-    if value is None:
-        raise Mismatch("your function returns None; return the array")
-    value = np.asarray(value, float)
-    if value.shape != shape:
-        raise Mismatch(f"the result has shape {value.shape}; want {shape}")
-    return value
 
 
 # --- 6.1 L∞ projection -------------------------------------------------------
@@ -41,11 +31,11 @@ def _project_linf_around_zero(x: np.ndarray, x0: np.ndarray, eps: float) -> np.n
           reference=lambda: _project_linf, wrong=lambda: _project_linf_around_zero)
 def check_project_linf(answer: Callable) -> None:
     """The nearest point of the box around x0, on fixed arrays."""
-    _callable(answer, "project_linf")
+    require_function(answer, "project_linf")
     rng = _rng()
     x0 = rng.uniform(0.2, 0.8, size=(3, 4, 4, 1))
     x = x0 + rng.normal(0, 0.2, size=x0.shape)
-    got = _result(answer(x.copy(), x0.copy(), 0.1), x.shape)
+    got = require_array(answer(x.copy(), x0.copy(), 0.1), x.shape)
     want = _project_linf(x, x0, 0.1)
     if np.abs(got - x0).max() > 0.1 + 1e-9:
         raise Mismatch("some values are further than ε from x0: the box is "
@@ -76,11 +66,11 @@ def _normalise_always(delta: np.ndarray, eps: float) -> np.ndarray:
           reference=lambda: _project_l2, wrong=lambda: _normalise_always)
 def check_project_l2(answer: Callable) -> None:
     """Per-example rescaling, only for perturbations longer than ε."""
-    _callable(answer, "project_l2")
+    require_function(answer, "project_l2")
     rng = _rng()
     delta = rng.normal(size=(4, 3, 3, 2))
     delta[1] *= 0.05  # this one is already inside the ball
-    got = _result(answer(delta.copy(), 1.0), delta.shape)
+    got = require_array(answer(delta.copy(), 1.0), delta.shape)
     want = _project_l2(delta, 1.0)
     if np.allclose(got, _project_l2(delta[None].reshape(1, -1), 1.0).reshape(
             delta.shape)):
@@ -110,14 +100,14 @@ def _step_without_projection(x: np.ndarray, x0: np.ndarray, gradient: np.ndarray
           wrong=lambda: _step_without_projection)
 def check_pgd_step(answer: Callable) -> None:
     """Step, project, clip, from a point near the edge of the box."""
-    _callable(answer, "pgd_step")
+    require_function(answer, "pgd_step")
     rng = _rng()
     x0 = rng.uniform(0, 1, size=(2, 5, 5, 1))
     x0[0, 0, 0, 0], x0[0, 0, 1, 0] = 0.99, 0.01  # near the pixel bounds
     x = np.clip(x0 + rng.uniform(-0.1, 0.1, size=x0.shape), 0, 1)
     gradient = rng.normal(size=x0.shape)
     gradient[0, 0, 0, 0], gradient[0, 0, 1, 0] = 1.0, -1.0
-    got = _result(answer(x.copy(), x0.copy(), gradient.copy(), 0.1, 0.05), x.shape)
+    got = require_array(answer(x.copy(), x0.copy(), gradient.copy(), 0.1, 0.05), x.shape)
     want = _pgd_step(x, x0, gradient, 0.1, 0.05)
     if np.allclose(got, _pgd_step(x, x0, -gradient, 0.1, 0.05)):
         raise Mismatch("an attack climbs the loss: step along +sign(gradient)")
@@ -143,10 +133,10 @@ def _no_start(x: np.ndarray, eps: float, rng: np.random.Generator) -> np.ndarray
           reference=lambda: _random_start, wrong=lambda: _no_start)
 def check_random_start(answer: Callable) -> None:
     """Inside the box and the pixel range, spread over the box, seeded."""
-    _callable(answer, "random_start_linf")
+    require_function(answer, "random_start_linf")
     x = np.full((2000, 3), 0.5)
     x[:, 2] = 0.0  # at the lower pixel bound
-    got = _result(answer(x.copy(), 0.1, _rng()), x.shape)
+    got = require_array(answer(x.copy(), 0.1, _rng()), x.shape)
     if np.allclose(got, x):
         raise Mismatch("the start should be a random point, not x itself")
     if np.abs(got - x).max() > 0.1 + 1e-9:

@@ -6,21 +6,11 @@ from typing import Callable
 
 import numpy as np
 
-from . import Mismatch, exercise
+from . import Mismatch, exercise, require_array, require_function
 
 
-def _callable(answer: object, name: str) -> None:
-    if not callable(answer):
-        raise Mismatch(f"assign the function itself: answer = {name}")
 
 
-def _array(value: object, shape: tuple, what: str = "the result") -> np.ndarray:
-    if value is None:
-        raise Mismatch("your function returns None; return the result")
-    value = np.asarray(value, float)
-    if value.shape != shape:
-        raise Mismatch(f"{what} has shape {value.shape}; want {shape}")
-    return value
 
 
 # --- 7.1 FGSM on a linear model, by hand -------------------------------------
@@ -49,13 +39,13 @@ def _linear_fgsm_towards_label(W, b, x, y, eps):
           reference=lambda: _linear_fgsm, wrong=lambda: _linear_fgsm_towards_label)
 def check_linear_fgsm(answer: Callable) -> None:
     """Matches x + ε·sign(∇ₓ cross-entropy), clipped, on fixed inputs."""
-    _callable(answer, "linear_fgsm")
+    require_function(answer, "linear_fgsm")
     rng = np.random.default_rng(7)
     W, b = rng.normal(size=(64, 10)), rng.normal(size=10)
     x = rng.uniform(0, 1, size=(20, 64))
     x[:, :4] = 0.0  # some pixels sit on the bounds
     y = rng.integers(0, 10, size=20)
-    got = _array(answer(W.copy(), b.copy(), x.copy(), y.copy(), 0.2), x.shape)
+    got = require_array(answer(W.copy(), b.copy(), x.copy(), y.copy(), 0.2), x.shape)
     want = _linear_fgsm(W, b, x, y, 0.2)
     if got.min() < 0 or got.max() > 1:
         raise Mismatch("clip the result to the valid pixel range [0, 1]")
@@ -84,7 +74,7 @@ def _unconditional(clean_pred, adv_pred, labels):
           reference=lambda: _conditional, wrong=lambda: _unconditional)
 def check_conditional_rate(answer: Callable) -> None:
     """The error on adversarials among inputs the target got right when clean."""
-    _callable(answer, "conditional_transfer_rate")
+    require_function(answer, "conditional_transfer_rate")
     rng = np.random.default_rng(71)
     labels = rng.integers(0, 10, size=200)
     clean = np.where(rng.uniform(size=200) < 0.8, labels, (labels + 1) % 10)
@@ -122,7 +112,7 @@ def _batch_cosine(a, b):
           reference=lambda: _mean_cosine, wrong=lambda: _batch_cosine)
 def check_mean_cosine(answer: Callable) -> None:
     """Cosine per example (flattened), then the mean over the batch."""
-    _callable(answer, "mean_cosine")
+    require_function(answer, "mean_cosine")
     rng = np.random.default_rng(73)
     a = rng.normal(size=(30, 8, 8, 1))
     b = 0.5 * a + rng.normal(size=a.shape)
@@ -163,11 +153,11 @@ def _vote_smallest(votes: np.ndarray) -> np.ndarray:
           reference=lambda: _vote_first, wrong=lambda: _vote_smallest)
 def check_vote_first(answer: Callable) -> None:
     """The most common label per row; a tie goes to column 0 when it is tied."""
-    _callable(answer, "vote_first")
+    require_function(answer, "vote_first")
     rng = np.random.default_rng(74)
     votes = rng.integers(0, 10, size=(300, 5))
     votes[:50, 1:3] = votes[:50, :1]  # clear majorities
-    got = _array(answer(votes.copy()), (300,), "the vote")
+    got = require_array(answer(votes.copy()), (300,), "the vote")
     counts = np.array([np.bincount(r, minlength=10)[g] if 0 <= g < 10 else -1
                        for r, g in zip(votes, got.astype(int))])
     most = np.array([np.bincount(r, minlength=10).max() for r in votes])

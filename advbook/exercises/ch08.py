@@ -6,21 +6,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import Mismatch, exercise
+from . import Mismatch, exercise, require_array, require_function
 
 
-def _callable(answer: object, name: str) -> None:
-    if not callable(answer):
-        raise Mismatch(f"assign the function itself: answer = {name}")
 
 
-def _array(value: object, shape: tuple) -> np.ndarray:
-    if value is None:
-        raise Mismatch("your function returns None; return the result")
-    value = np.asarray(value, float)
-    if value.shape != shape:
-        raise Mismatch(f"the result has shape {value.shape}; want {shape}")
-    return value
 
 
 # --- 8.1 an L2 adversarial neighbour -----------------------------------------
@@ -41,11 +31,11 @@ def _l2_neighbour_whole_batch(x, grad, step):
           reference=lambda: _l2_neighbour, wrong=lambda: _l2_neighbour_whole_batch)
 def check_l2_neighbour(answer: Callable) -> None:
     """Each example moves by exactly `step` in L2, along its own gradient."""
-    _callable(answer, "l2_neighbour")
+    require_function(answer, "l2_neighbour")
     rng = np.random.default_rng(81)
     x = rng.uniform(0, 1, size=(16, 8, 8, 1))
     grad = rng.normal(size=x.shape) * rng.uniform(0.01, 10, size=(16, 1, 1, 1))
-    got = _array(answer(x.copy(), grad.copy(), 0.3), x.shape)
+    got = require_array(answer(x.copy(), grad.copy(), 0.3), x.shape)
     lengths = np.linalg.norm((got - x).reshape(16, -1), axis=1)
     if not np.allclose(lengths, 0.3, rtol=1e-5):
         raise Mismatch("every example must end up exactly `step` away from "
@@ -70,11 +60,11 @@ def _quantise_floor(x, levels):
           reference=lambda: _quantise, wrong=lambda: _quantise_floor)
 def check_quantise(answer: Callable) -> None:
     """Each pixel in [0, 1] goes to the nearest of `levels` evenly spaced values."""
-    _callable(answer, "quantise")
+    require_function(answer, "quantise")
     rng = np.random.default_rng(82)
     x = rng.uniform(0, 1, size=(5, 8, 8, 1))
     for levels in (2, 4, 9):
-        got = _array(answer(x.copy(), levels), x.shape)
+        got = require_array(answer(x.copy(), levels), x.shape)
         allowed = np.linspace(0, 1, levels)
         if not np.all(np.isclose(got[..., None], allowed).any(axis=-1)):
             raise Mismatch(f"with {levels} levels the only values allowed are "
@@ -107,7 +97,7 @@ def check_straight_through(answer: Callable) -> None:
     """Forward: the quantised pixels. Backward: the gradient passes unchanged."""
     import tensorflow as tf
 
-    _callable(answer, "straight_through")
+    require_function(answer, "straight_through")
     rng = np.random.default_rng(83)
     x = tf.constant(rng.uniform(0, 1, size=(4, 8, 8, 1)), tf.float32)
     weights = tf.constant(rng.normal(size=(4, 8, 8, 1)), tf.float32)
@@ -144,7 +134,7 @@ def _kl_reversed(p, q):
           reference=lambda: _kl, wrong=lambda: _kl_reversed)
 def check_vat_smoothness(answer: Callable) -> None:
     """mean over examples of KL(p ‖ q) = Σ p log(p / q)."""
-    _callable(answer, "vat_smoothness")
+    require_function(answer, "vat_smoothness")
     rng = np.random.default_rng(84)
     logits = rng.normal(size=(25, 10)) * 2
     p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
