@@ -14,6 +14,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from .attacks import check_epsilons
 from .errors import InvalidArgument
 
 NORMS = ("linf", "l2")
@@ -58,13 +59,9 @@ def _check(x: np.ndarray, y: np.ndarray, eps: float,
     if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
         raise InvalidArgument(f"y must hold {len(x)} integer labels; got shape "
                               f"{y.shape}, dtype {y.dtype}")
-    try:
-        eps = float(eps)
-    except (TypeError, ValueError):
-        raise InvalidArgument(f"ε must be a number; got {eps!r}") from None
-    if not math.isfinite(eps) or eps < 0:
-        raise InvalidArgument(f"ε must be finite and >= 0; got {eps!r}")
-    return x, y.astype(np.int64), eps
+    if np.ndim(eps) != 0:
+        raise InvalidArgument(f"ε must be one number here; got {eps!r}")
+    return x, y.astype(np.int64), check_epsilons(eps)[0]
 
 
 def _tensors(x: np.ndarray, y: np.ndarray, eps: float,

@@ -6,6 +6,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..models import softmax
 from . import Mismatch, exercise
 
 
@@ -43,13 +44,10 @@ def check_sgd_step(answer: Callable) -> None:
             raise Mismatch("SGD steps against the gradient: which sign?")
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - np.max(z))
-    return e / e.sum()
 
 
 def _logit_gradient(logits: np.ndarray, label: int) -> np.ndarray:
-    gradient = _softmax(np.asarray(logits, float))
+    gradient = softmax(np.asarray(logits, float))
     gradient[label] -= 1
     return gradient
 

@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..models import softmax
 from . import Mismatch, exercise
 
 
@@ -145,19 +146,16 @@ def check_first_flip(answer: Callable) -> None:
                            "the top class at ε = 0")
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def _error_confidence(logits: np.ndarray, labels: np.ndarray) -> tuple:
-    probs = _softmax(np.asarray(logits, float))
+    probs = softmax(np.asarray(logits, float))
     wrong = probs.argmax(axis=1) != labels
     return float(wrong.mean()), float(probs.max(axis=1)[wrong].mean())
 
 
 def _error_confidence_all(logits: np.ndarray, labels: np.ndarray) -> tuple:
-    probs = _softmax(np.asarray(logits, float))
+    probs = softmax(np.asarray(logits, float))
     wrong = probs.argmax(axis=1) != labels
     return float(wrong.mean()), float(probs.max(axis=1).mean())
 

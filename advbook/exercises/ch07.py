@@ -6,6 +6,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..models import softmax
 from . import Mismatch, exercise, require_array, require_function
 
 
@@ -15,22 +16,18 @@ from . import Mismatch, exercise, require_array, require_function
 
 # --- 7.1 FGSM on a linear model, by hand -------------------------------------
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def _linear_fgsm(W: np.ndarray, b: np.ndarray, x: np.ndarray, y: np.ndarray,
                  eps: float) -> np.ndarray:
-    p = _softmax(x @ W + b)
+    p = softmax(x @ W + b)
     p[np.arange(len(x)), y] -= 1.0  # d loss / d logits
     return np.clip(x + eps * np.sign(p @ W.T), 0.0, 1.0)
 
 
 def _linear_fgsm_towards_label(W, b, x, y, eps):
     """Descends the loss: makes the true class more likely, not less."""
-    p = _softmax(x @ W + b)
+    p = softmax(x @ W + b)
     p[np.arange(len(x)), y] -= 1.0
     return np.clip(x - eps * np.sign(p @ W.T), 0.0, 1.0)
 
