@@ -63,3 +63,10 @@ def test_student_edition_drops_every_solution_cell(tmp_path):
         assert not [c for c in after if "solution" in c.metadata.get("tags", [])]
         assert len(after) == len(before) - len(removed)
     assert solutions_in_source > 0, "no chapter has solution cells to remove"
+
+
+@pytest.mark.parametrize("exercise_id", ["ch1.count_digits", "ch4.fgsm_step"])
+def test_a_value_where_a_function_is_due_gets_the_shared_hint(exercise_id):
+    assert exercise_id in ALL
+    passed, message = exercises.evaluate(exercise_id, 42)
+    assert not passed and "assign the function itself" in message

@@ -7,7 +7,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import Mismatch, exercise
+from . import Mismatch, exercise, require_function
 
 
 def _count_digits(height: int, width: int, channels: int, bits: int) -> int:
@@ -29,8 +29,7 @@ def _count_digits_rounded(height: int, width: int, channels: int,
           reference=lambda: _count_digits, wrong=lambda: _count_digits_rounded)
 def check_count_digits(answer: Callable) -> None:
     """Exact digit counts for small sizes, MNIST and the book's 300x300."""
-    if not callable(answer):
-        raise Mismatch("assign the function itself: answer = count_digits")
+    require_function(answer, "count_digits")
     cases = [(2, 2, 1, 1), (1, 1, 1, 8), (8, 8, 1, 4), (28, 28, 1, 8),
              (300, 300, 3, 8)]
     for case in cases:
@@ -52,8 +51,7 @@ def _mean_spread(n: int) -> float:
           wrong=lambda: (lambda n: math.sqrt((256**2 - 1) / 12)))
 def check_mean_spread(answer: Callable) -> None:
     """Within 1% of sqrt((256**2 - 1) / 12 / n) for several n."""
-    if not callable(answer):
-        raise Mismatch("assign the function itself: answer = mean_spread")
+    require_function(answer, "mean_spread")
     for n in (1, 4, 100, 2352, 270_000):
         got = answer(n)
         if got is None:
@@ -88,9 +86,7 @@ def _horizontal(image: np.ndarray) -> float:
           reference=lambda: _vertical, wrong=lambda: _horizontal)
 def check_vertical(answer: Callable) -> None:
     """Matches the reference on noise, horizontal stripes and a random walk."""
-    if not callable(answer):
-        raise Mismatch("assign the function itself: answer = "
-                       "vertical_correlation")
+    require_function(answer, "vertical_correlation")
     for image in _test_images():
         got = answer(image.copy())
         if got is None:
@@ -114,9 +110,7 @@ def _nearest_any(x_train: np.ndarray, y_train: np.ndarray, x: np.ndarray,
           reference=lambda: _nearest, wrong=lambda: _nearest_any)
 def check_nearest(answer: Callable) -> None:
     """Matches the reference on a fixed random data set."""
-    if not callable(answer):
-        raise Mismatch("assign the function itself: answer = "
-                       "nearest_same_class")
+    require_function(answer, "nearest_same_class")
     rng = np.random.default_rng(5)
     x_train = rng.uniform(0, 1, (60, 64))
     y_train = rng.integers(0, 3, 60)

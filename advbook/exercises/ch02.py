@@ -7,7 +7,7 @@ from typing import Callable
 import numpy as np
 
 from ..models import softmax
-from . import Mismatch, exercise
+from . import Mismatch, exercise, require_function
 
 
 def _rng() -> np.random.Generator:
@@ -26,8 +26,7 @@ def _sgd_uphill(params: list, grads: list, rate: float) -> list:
           wrong=lambda: _sgd_uphill)
 def check_sgd_step(answer: Callable) -> None:
     """Matches θ − α·g on a few fixed arrays."""
-    if not callable(answer):
-        raise Mismatch("assign the function itself: answer = sgd_step_np")
+    require_function(answer, "sgd_step_np")
     rng = _rng()
     params = [rng.normal(size=(3, 4)), rng.normal(size=4)]
     grads = [rng.normal(size=(3, 4)), rng.normal(size=4)]
@@ -61,8 +60,7 @@ def _logit_gradient_flipped(logits: np.ndarray, label: int) -> np.ndarray:
           wrong=lambda: _logit_gradient_flipped)
 def check_logit_gradient(answer: Callable) -> None:
     """softmax(z) − onehot(y), including for large logits."""
-    if not callable(answer):
-        raise Mismatch("assign the function itself: answer = logit_gradient")
+    require_function(answer, "logit_gradient")
     rng = _rng()
     cases = [(rng.normal(size=10), 3), (rng.normal(size=5) * 4, 0),
              (np.array([1000.0, 999.0, 0.0]), 1)]
@@ -94,9 +92,7 @@ def _whole_normalise(direction: np.ndarray, weights: np.ndarray) -> np.ndarray:
           reference=lambda: _filter_normalise, wrong=lambda: _whole_normalise)
 def check_filter_normalise(answer: Callable) -> None:
     """Each column rescaled to the matching column norm of the weights."""
-    if not callable(answer):
-        raise Mismatch("assign the function itself: answer = "
-                       "filter_normalise")
+    require_function(answer, "filter_normalise")
     rng = _rng()
     weights = rng.normal(size=(6, 4)) * np.array([0.1, 1.0, 3.0, 0.5])
     direction = rng.normal(size=(6, 4))
@@ -126,8 +122,7 @@ def _descent(x: np.ndarray, grad: np.ndarray, rate: float) -> np.ndarray:
           reference=lambda: _ascent, wrong=lambda: _descent)
 def check_ascent_step(answer: Callable) -> None:
     """x + α·g, clipped to [0, 1]."""
-    if not callable(answer):
-        raise Mismatch("assign the function itself: answer = ascent_step")
+    require_function(answer, "ascent_step")
     rng = _rng()
     x = rng.uniform(0, 1, (5, 64))
     grad = rng.normal(size=(5, 64)) * 2

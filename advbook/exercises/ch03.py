@@ -7,7 +7,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..models import softmax
-from . import Mismatch, exercise
+from . import Mismatch, exercise, require_function
 
 
 def _worst(w: np.ndarray, eps: float) -> np.ndarray:
@@ -22,9 +22,7 @@ def _scaled(w: np.ndarray, eps: float) -> np.ndarray:
           reference=lambda: _worst, wrong=lambda: _scaled)
 def check_worst(answer: Callable) -> None:
     """Within the ε box, and w·η reaches ε‖w‖₁."""
-    if not callable(answer):
-        raise Mismatch("assign the function itself: answer = "
-                       "worst_perturbation")
+    require_function(answer, "worst_perturbation")
     rng = np.random.default_rng(3)
     for n, eps in ((5, 0.1), (100, 0.25), (1000, 0.01)):
         w = rng.normal(size=n)
@@ -82,8 +80,7 @@ def _fgsm_raw_gradient(model: Any, x: np.ndarray, y: np.ndarray,
           wrong=lambda: _fgsm_raw_gradient)
 def check_fgsm(answer: Callable) -> None:
     """Equals the package's FGSM on a fixed model, for two ε."""
-    if not callable(answer):
-        raise Mismatch("assign the function itself: answer = my_fgsm")
+    require_function(answer, "my_fgsm")
     model = _model()
     x, y = _inputs()
     for eps in (0.1, 0.25):
@@ -133,8 +130,7 @@ def _sweeps() -> list[tuple[np.ndarray, np.ndarray, float | None]]:
           reference=lambda: _first_flip, wrong=lambda: _first_flip_any_side)
 def check_first_flip(answer: Callable) -> None:
     """Right on a sweep that flips on both sides, and one that never flips."""
-    if not callable(answer):
-        raise Mismatch("assign the function itself: answer = first_flip")
+    require_function(answer, "first_flip")
     for eps, logits, want in _sweeps():
         got = answer(eps.copy(), logits.copy())
         if want is None:
@@ -165,9 +161,7 @@ def _error_confidence_all(logits: np.ndarray, labels: np.ndarray) -> tuple:
           wrong=lambda: _error_confidence_all)
 def check_error_confidence(answer: Callable) -> None:
     """(error rate, mean top probability over the misclassified rows)."""
-    if not callable(answer):
-        raise Mismatch("assign the function itself: answer = "
-                       "error_and_confidence")
+    require_function(answer, "error_and_confidence")
     rng = np.random.default_rng(6)
     logits = rng.normal(0, 3, (40, 10))
     labels = rng.integers(0, 10, 40)
