@@ -24,15 +24,18 @@ handouts: slides  ## a PDF per deck, printed by headless Chromium
 	$(BIN)/python -m advbook handouts
 
 test: $(STAMP) $(NODE_STAMP)  ## unit tests + every chapter in smoke mode
-	ADVBOOK_SMOKE=1 ADVBOOK_OFFLINE=1 $(BIN)/python -m pytest tests chapters \
+	ADVBOOK_SMOKE=1 ADVBOOK_OFFLINE=1 TQDM_DISABLE=1 $(BIN)/python -m pytest tests chapters \
 	  -p tests.smoke_report --nbval-lax --nbval-current-env \
 	  --nbval-cell-timeout=$(CELL_TIMEOUT) \
 	  --nbval-sanitize-with tests/sanitize.cfg
 
 # Speed comparisons (not tests): tables on screen, CSV in build/bench/.
+# A quick look: make bench BENCH_ARGS="--models efficientnet_lite0 --batches 1"
+BENCH_ARGS ?=
 bench: $(STAMP)  ## PGD step: raw TF vs foolbox vs advbook vs ART
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
-	$(BIN)/python -m benchmarks.pgd_step
+	$(BIN)/python -m benchmarks.pgd_step $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.pgd_profile $(BENCH_ARGS)
 
 lab: $(STAMP)  ## open JupyterLab on the chapters
 	$(BIN)/jupyter lab chapters

@@ -6,7 +6,7 @@ import math
 import types
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 import eagerpy as ep
 import foolbox as fb
@@ -198,8 +198,11 @@ class AttackResult:
 def run_attack(attack: fb.attacks.Attack, fmodel: fb.TensorFlowModel,
                images: np.ndarray, labels_or_criterion: Criterionish,
                epsilons: Union[float, Sequence[float]], batch_size: int = 16,
-               progress: bool = True) -> AttackResult:
-    """Run a foolbox attack over a batch in chunks, for every ε."""
+               progress: Optional[bool] = None) -> AttackResult:
+    """Run a foolbox attack over a batch in chunks, for every ε.
+
+    progress=None leaves the bar to tqdm's defaults (TQDM_DISABLE=1 hides it).
+    """
     import tensorflow as tf
 
     x = check_images(images)
@@ -213,8 +216,10 @@ def run_attack(attack: fb.attacks.Attack, fmodel: fb.TensorFlowModel,
 
     adversarials, successes, clean_probs, adv_probs = [], [], [], []
     starts = range(0, len(x), batch_size)
-    for start in tqdm(starts, desc=type(attack).__name__, disable=not progress,
-                      leave=False):
+    # tqdm's own disable=None means "off unless a terminal", so the choice
+    # is passed only when the caller made one.
+    shown = {} if progress is None else {"disable": not progress}
+    for start in tqdm(starts, desc=type(attack).__name__, leave=False, **shown):
         rows = slice(start, start + batch_size)
         with tf.device(device()):
             _, clipped, success = attack(fmodel, tf.constant(x[rows]),

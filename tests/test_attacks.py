@@ -1,5 +1,9 @@
 """advbook.attacks: foolbox wrappers, the confident criterion, run_attack."""
 
+import os
+import subprocess
+import sys
+
 import foolbox as fb
 import numpy as np
 import pytest
@@ -108,6 +112,38 @@ def test_run_attack_result(lite0, photos):
     differs = np.abs(one.adversarials - two.adversarials) > 1e-3
     assert differs.mean() < 1e-4
     np.testing.assert_array_equal(one.success, two.success)
+
+
+@pytest.mark.parametrize("progress, passed", [
+    (True, {"disable": False}),   # the caller's choice wins
+    (False, {"disable": True}),
+    (None, {}),                   # left to tqdm, so TQDM_DISABLE applies
+])
+def test_run_attack_progress_bar_choice(progress, passed, lite0, photos,
+                                        monkeypatch):
+    seen = {}
+
+    def fake_tqdm(iterable, **options):
+        seen.update(options)
+        return iterable
+
+    monkeypatch.setattr(attacks, "tqdm", fake_tqdm)
+    fmodel = attacks.foolbox_model(lite0)
+    attacks.run_attack(fb.attacks.FGSM(), fmodel, photos[:1], [967], 1.0,
+                       progress=progress)
+    assert {k: v for k, v in seen.items() if k == "disable"} == passed
+
+
+@pytest.mark.parametrize("env, bar_shown", [({"TQDM_DISABLE": "1"}, False),
+                                            ({}, True)])
+def test_tqdm_disable_environment_hides_the_bar(env, bar_shown):
+    # What book builds rely on; tqdm reads it when imported, hence a child.
+    child_env = {k: v for k, v in os.environ.items() if k != "TQDM_DISABLE"}
+    done = subprocess.run(
+        [sys.executable, "-c",
+         "from tqdm.auto import tqdm\nfor _ in tqdm(range(3), desc='bar'): pass"],
+        env={**child_env, **env}, capture_output=True, text=True, check=True)
+    assert ("bar" in done.stderr) == bar_shown
 
 
 @pytest.mark.parametrize("epsilons", [-1.0, [1.0, float("nan")], [float("inf")],
