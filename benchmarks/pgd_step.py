@@ -1,11 +1,14 @@
 """Seconds per L∞ PGD step: raw TF, plain foolbox, advbook, ART, side by side.
 
-    python -m benchmarks.pgd_step [--models efficientnet_lite0 resnet50]
-                                  [--batches 1 8 32] [--steps 5] [--repeats 5]
+    python -m benchmarks.pgd_step [--models efficientnet_lite0 resnet50_random]
+                                  [--batches 1 8 32] [--steps 3] [--repeats 5]
 
 Every contender attacks the same model, on the same batch of random 0-255
 images, for the same number of steps, in this one process, after a warm-up
-run; each figure is the median of several runs divided by the step count.
+run. The runs are interleaved round by round; s_per_step is the median run
+over the step count, x_raw its ratio to the raw step's, and spread half the
+interquartile range of the runs over their median (the noise to read the
+ratios against).
 ResNet-50 uses random weights (speed does not depend on them).
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import statistics
 from typing import Any, Callable
 
 import numpy as np
@@ -20,7 +24,7 @@ import numpy as np
 import advbook as ab
 from advbook import attacks, models, tf_attacks
 
-from .timing import markdown_table, median_seconds, write_csv
+from .timing import markdown_table, spread, timed_rounds, write_csv
 
 EPS = 4.0
 STEP = 1.0
@@ -37,13 +41,16 @@ def _classifier(name: str) -> models.Classifier:
     return models.load(name)
 
 
-def raw_step(clf: models.Classifier, jit: bool) -> Callable:
-    """The floor: one PGD step written straight in TensorFlow, compiled."""
+def raw_step(clf: models.Classifier, mode: str) -> Callable:
+    """One PGD step written straight in TensorFlow.
+
+    mode "graph" (tf.function) is the floor; "xla" adds jit_compile; "eager"
+    runs the same Python op by op, to show what eager execution itself costs.
+    """
     import tensorflow as tf
 
     net, prep = clf.keras_model, clf.preprocessing.tf
 
-    @tf.function(jit_compile=jit)
     def step(x, x0, y):
         with tf.GradientTape() as tape:
             tape.watch(x)
@@ -52,7 +59,9 @@ def raw_step(clf: models.Classifier, jit: bool) -> Callable:
         x = x + STEP * tf.sign(tape.gradient(loss, x))
         return tf.clip_by_value(x0 + tf.clip_by_value(x - x0, -EPS, EPS), 0.0, 255.0)
 
-    return step
+    if mode == "eager":
+        return step
+    return tf.function(step, jit_compile=mode == "xla")
 
 
 def contenders(clf: models.Classifier, x: np.ndarray, y: np.ndarray,
@@ -63,8 +72,11 @@ def contenders(clf: models.Classifier, x: np.ndarray, y: np.ndarray,
 
     x_tf, y_tf = tf.constant(x), attacks.as_label_tensor(y)
     runs: dict[str, Callable[[], Any]] = {}
-    for jit in (False, True) if xla else (False,):
-        step = raw_step(clf, jit)
+    modes = {"raw TF step": "graph", "raw TF step, eager": "eager"}
+    if xla:
+        modes["raw TF step (XLA)"] = "xla"
+    for label, mode in modes.items():
+        step = raw_step(clf, mode)
 
         def run_raw(step=step):
             adv = x_tf
@@ -72,8 +84,7 @@ def contenders(clf: models.Classifier, x: np.ndarray, y: np.ndarray,
                 adv = step(adv, x_tf, y_tf)
             return adv.numpy()
 
-        runs["raw TF step" + (" (XLA)" if jit else "")] = run_raw
-
+        runs[label] = run_raw
     plain = fb.TensorFlowModel(clf.keras_model, bounds=(0, 255),
                                device=attacks.device(),
                                preprocessing=clf.preprocessing.foolbox())
@@ -114,18 +125,44 @@ def _art_attack(clf: models.Classifier, x: np.ndarray, steps: int) -> Any:
         num_random_init=0, batch_size=len(x), verbose=False)
 
 
-def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def verdicts(rows: list[dict]) -> list[str]:
+    """One line per model and batch against the two speed targets."""
+    lines = []
+    by_case: dict[tuple, dict[str, dict]] = {}
+    for row in rows:
+        by_case.setdefault((row["model"], row["batch"]), {})[row["contender"]] = row
+    for (model, batch), case in by_case.items():
+        ours = case["advbook tf_attacks.pgd"]
+        eager = case["foolbox LinfPGD, eager model"]
+        speedup = eager["s_per_step"] / ours["s_per_step"]
+        lines.append(
+            f"{model} batch {batch}: advbook {ours['x_raw']:.2f}x raw "
+            f"({'meets' if ours['x_raw'] <= 1.10 else 'misses'} <= 1.10x), "
+            f"{speedup:.1f}x faster than foolbox eager "
+            f"({'meets' if speedup >= 2 else 'misses'} >= 2x)")
+    return lines
+
+
+def build_parser(description: str) -> argparse.ArgumentParser:
+    """The options shared by pgd_step and pgd_profile."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--models", nargs="+",
                         default=["efficientnet_lite0", "resnet50_random"])
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 8, 32])
-    parser.add_argument("--steps", type=int, default=5)
+    # 3 steps, 5 runs: ResNet-50 at batch 32 alone takes ~30 min on 2 cores.
+    parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=5)
     # On a 2-core CPU XLA made the step ~12x slower (Lite0, batch 1), so it
     # is measured only on request.
     parser.add_argument("--xla", action="store_true",
                         help="also time the raw step compiled with XLA")
-    args = parser.parse_args(argv)
+    parser.add_argument("--csv", default=None,
+                        help="CSV name under build/bench (default pgd_step_DEVICE)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    args = build_parser(__doc__.splitlines()[0]).parse_args(argv)
 
     rng = ab.seed_everything(0)
     rows = []
@@ -135,19 +172,22 @@ def main(argv: list[str] | None = None) -> list[dict]:
         for batch in args.batches:
             x = rng.uniform(0, 255, (batch, size, size, 3)).astype(np.float32)
             y = rng.integers(0, 1000, batch)
-            timed = {label: median_seconds(run, args.repeats) / args.steps
-                     for label, run in contenders(clf, x, y, args.steps,
-                                                      args.xla).items()}
-            floor = timed["raw TF step"]
-            for label, seconds in timed.items():
+            times = timed_rounds(contenders(clf, x, y, args.steps, args.xla),
+                                 args.repeats)
+            floor = statistics.median(times["raw TF step"])
+            for label, runs in times.items():
                 rows.append({"model": name, "batch": batch, "contender": label,
-                             "s_per_step": seconds, "x_raw": seconds / floor})
-            print(markdown_table(rows[-len(timed):]), flush=True)
+                             "s_per_step": statistics.median(runs) / args.steps,
+                             "spread": spread(runs),
+                             "x_raw": statistics.median(runs) / floor})
+            print(markdown_table(rows[-len(times):]), flush=True)
     device = attacks.device()
     print(f"\n{platform.processor() or platform.machine()}, device {device}, "
           f"{args.steps} steps, median of {args.repeats}")
     print(markdown_table(rows))
-    print(f"wrote {write_csv(rows, 'pgd_step_' + device.strip('/').replace(':', ''))}")
+    print("\n" + "\n".join(verdicts(rows)))
+    name = args.csv or "pgd_step_" + device.strip("/").replace(":", "")
+    print(f"wrote {write_csv(rows, name)}")
     return rows
 
 

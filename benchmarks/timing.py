@@ -1,4 +1,4 @@
-"""Timing helpers shared by the benchmarks: warm-up, medians, tables, CSV."""
+"""Timing helpers shared by the benchmarks: warm-up, paired rounds, tables, CSV."""
 
 from __future__ import annotations
 
@@ -11,16 +11,34 @@ from typing import Callable
 from advbook import config
 
 
-def median_seconds(run: Callable[[], object], repeats: int, warmup: int = 1) -> float:
-    """Median wall time of `run()` after `warmup` untimed calls."""
-    for _ in range(warmup):
-        run()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def timed_rounds(runs: dict[str, Callable[[], object]], repeats: int,
+                 warmup: int = 1) -> dict[str, list[float]]:
+    """Wall times of every run, interleaved round by round.
+
+    Each round times every contender once, in a rotated order, so a slow
+    spell of the machine (another process, a hot core) lands on all of them
+    instead of on whichever happened to be running.
+    """
+    for run in runs.values():
+        for _ in range(warmup):
+            run()
+    names = list(runs)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for round_ in range(repeats):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            start = time.perf_counter()
+            runs[name]()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def spread(times: list[float]) -> float:
+    """Half the interquartile range, as a fraction of the median."""
+    if len(times) < 4:
+        return (max(times) - min(times)) / 2 / statistics.median(times)
+    q1, _, q3 = statistics.quantiles(times, n=4)
+    return (q3 - q1) / 2 / statistics.median(times)
 
 
 def write_csv(rows: list[dict], name: str) -> Path:
