@@ -12,12 +12,12 @@ import eagerpy as ep
 import foolbox as fb
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from . import imagenet, models
 from .config import DATA_DIR
 from .errors import InvalidArgument
 from .images import check_images
+from .progress import tqdm
 
 Criterionish = Union[fb.criteria.Criterion, Sequence[int], np.ndarray]
 

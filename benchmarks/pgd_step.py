@@ -1,7 +1,7 @@
 """Seconds per L∞ PGD step: raw TF, plain foolbox, advbook, ART, side by side.
 
     python -m benchmarks.pgd_step [--models efficientnet_lite0 resnet50_random]
-                                  [--batches 1 8 32] [--steps 3] [--repeats 5]
+                                  [--batches 1 8 32] [--steps 3] [--repeats 3]
 
 Every contender attacks the same model, on the same batch of random 0-255
 images, for the same number of steps, in this one process, after a warm-up
@@ -149,9 +149,10 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--models", nargs="+",
                         default=["efficientnet_lite0", "resnet50_random"])
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 8, 32])
-    # 3 steps, 5 runs: ResNet-50 at batch 32 alone takes ~30 min on 2 cores.
+    # Defaults keep `make bench` near half an hour on 2 cores (ResNet-50 at
+    # batch 32 is most of it); raise --repeats on a quiet machine to tighten.
     parser.add_argument("--steps", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
     # On a 2-core CPU XLA made the step ~12x slower (Lite0, batch 1), so it
     # is measured only on request.
     parser.add_argument("--xla", action="store_true",
