@@ -85,8 +85,8 @@ def build(paths: list[str] | None = None, smoke: bool = False) -> int:
     """Execute chapters into the build folder; return a shell exit code."""
     notebooks = [Path(p).resolve() for p in paths] if paths else chapters()
     out_dir = config.build_dir()
-    # tqdm reads TQDM_* defaults from the environment: a progress bar has no
-    # meaning in a printed page or a slide, so built chapters carry none.
+    # advbook.progress reads TQDM_DISABLE: a progress bar has no meaning in
+    # a printed page or a slide, so built chapters carry none.
     env = dict(os.environ, ADVBOOK_BUILD_DIR=str(out_dir), TQDM_DISABLE="1",
                ADVBOOK_SMOKE="1" if smoke else os.environ.get("ADVBOOK_SMOKE", "0"))
     runs = []

@@ -16,10 +16,9 @@ import pstats
 
 import numpy as np
 
-import advbook as ab
 from advbook import tf_attacks
 
-from .pgd_step import EPS, STEP, _classifier, build_parser
+from .pgd_step import EPS, STEP, build_parser, cases
 from .timing import markdown_table, write_csv
 
 
@@ -53,17 +52,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     # --xla do not apply to a single profiled call.
     args = build_parser(__doc__.splitlines()[0]).parse_args(argv)
 
-    rng = ab.seed_everything(0)
     rows = []
-    for name in args.models:
-        clf = _classifier(name)
-        size = clf.input_size
-        for batch in args.batches:
-            x = rng.uniform(0, 255, (batch, size, size, 3)).astype(np.float32)
-            y = rng.integers(0, 1000, batch)
-            rows.append({"model": name, "batch": batch, "steps": args.steps,
-                         **profile_once(clf, x, y, args.steps)})
-            print(markdown_table(rows[-1:]), flush=True)
+    for name, clf, batch, x, y in cases(args):
+        rows.append({"model": name, "batch": batch, "steps": args.steps,
+                     **profile_once(clf, x, y, args.steps)})
+        print(markdown_table(rows[-1:]), flush=True)
     print()
     print(markdown_table(rows))
     print(f"wrote {write_csv(rows, (args.csv or 'pgd_step') + '_profile')}")

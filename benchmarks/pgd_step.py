@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -162,26 +162,31 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> list[dict]:
-    args = build_parser(__doc__.splitlines()[0]).parse_args(argv)
-
+def cases(args: argparse.Namespace) -> Iterator[tuple]:
+    """(name, classifier, batch, images, labels) for every model and batch."""
     rng = ab.seed_everything(0)
-    rows = []
     for name in args.models:
         clf = _classifier(name)
         size = clf.input_size
         for batch in args.batches:
             x = rng.uniform(0, 255, (batch, size, size, 3)).astype(np.float32)
-            y = rng.integers(0, 1000, batch)
-            times = timed_rounds(contenders(clf, x, y, args.steps, args.xla),
-                                 args.repeats)
-            floor = statistics.median(times["raw TF step"])
-            for label, runs in times.items():
-                rows.append({"model": name, "batch": batch, "contender": label,
-                             "s_per_step": statistics.median(runs) / args.steps,
-                             "spread": spread(runs),
-                             "x_raw": statistics.median(runs) / floor})
-            print(markdown_table(rows[-len(times):]), flush=True)
+            yield name, clf, batch, x, rng.integers(0, 1000, batch)
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    args = build_parser(__doc__.splitlines()[0]).parse_args(argv)
+
+    rows = []
+    for name, clf, batch, x, y in cases(args):
+        times = timed_rounds(contenders(clf, x, y, args.steps, args.xla),
+                             args.repeats)
+        floor = statistics.median(times["raw TF step"])
+        for label, runs in times.items():
+            rows.append({"model": name, "batch": batch, "contender": label,
+                         "s_per_step": statistics.median(runs) / args.steps,
+                         "spread": spread(runs),
+                         "x_raw": statistics.median(runs) / floor})
+        print(markdown_table(rows[-len(times):]), flush=True)
     device = attacks.device()
     print(f"\n{platform.processor() or platform.machine()}, device {device}, "
           f"{args.steps} steps, median of {args.repeats}")
