@@ -9,7 +9,8 @@ NODE_STAMP := node_modules/.package-lock.json
 # Each notebook cell may take this long in the smoke test (seconds).
 CELL_TIMEOUT ?= 900
 
-.PHONY: book slides handouts test bench lab doctor student clean
+.PHONY: book slides handouts test test-main test-swapped test-structure bench lab \
+	doctor student clean
 
 # Decks and handouts are made even when a chapter fails; make still fails.
 book: $(STAMP) $(NODE_STAMP)  ## every chapter at full size, decks, handouts
@@ -23,11 +24,30 @@ slides: $(STAMP) $(NODE_STAMP)  ## reveal.js decks of the executed chapters
 handouts: slides  ## a PDF per deck, printed by headless Chromium
 	$(BIN)/python -m advbook handouts
 
-test: $(STAMP) $(NODE_STAMP)  ## unit tests + every chapter in smoke mode
-	ADVBOOK_SMOKE=1 ADVBOOK_OFFLINE=1 TQDM_DISABLE=1 $(BIN)/python -m pytest tests chapters \
+# The chapters that run ImageNet classifiers (they call a role).
+IMAGENET_CHAPTERS := $(shell grep -l -E 'default_classifier|second_classifier' chapters/[0-9]*.ipynb)
+# Every notebook pass: smoke sizes, offline, nbval, the smoke report.
+NBVAL := ADVBOOK_SMOKE=1 ADVBOOK_OFFLINE=1 TQDM_DISABLE=1 $(BIN)/python -m pytest \
 	  -p tests.smoke_report --nbval-lax --nbval-current-env \
 	  --nbval-cell-timeout=$(CELL_TIMEOUT) \
 	  --nbval-sanitize-with tests/sanitize.cfg
+
+test: test-main test-swapped test-structure  ## all three passes (what CI runs)
+
+test-main: $(STAMP) $(NODE_STAMP)  ## unit tests + every chapter in smoke mode
+	$(NBVAL) tests chapters
+
+# The stand-ins in each other's roles: every claim must still hold.
+test-swapped: $(STAMP)  ## ImageNet chapters, Lite2 default, Lite0 second
+	ADVBOOK_TEST_PASS=swapped ADVBOOK_DEFAULT_CLASSIFIER=efficientnet_lite2 \
+	  ADVBOOK_SECOND_CLASSIFIER=efficientnet_lite0 $(NBVAL) $(IMAGENET_CHAPTERS)
+
+# ResNet-50 and Inception-V3 with seeded random weights: every code path of
+# the book's own models runs; claims (meaningless here) are only reported.
+test-structure: $(STAMP)  ## ImageNet chapters on ResNet-50 / Inception-V3
+	ADVBOOK_TEST_PASS=structure ADVBOOK_WEIGHTS=random ADVBOOK_CLAIMS=report \
+	  ADVBOOK_DEFAULT_CLASSIFIER=resnet50 ADVBOOK_SECOND_CLASSIFIER=inception_v3 \
+	  $(NBVAL) $(IMAGENET_CHAPTERS)
 
 # Speed comparisons (not tests): tables on screen, CSV in build/bench/.
 # A quick look: make bench BENCH_ARGS="--models efficientnet_lite0 --batches 1"

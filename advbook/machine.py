@@ -95,7 +95,13 @@ def _classifier_lines() -> list[str]:
         from .models import availability
     except ImportError:  # the registry is optional for the doctor itself
         return []
+    from .models import roles
+
     lines = ["", "Classifiers"]
     for name, status in availability().items():
         lines.append(f"  {name:<19} {status}")
+    lines += ["", "Roles in the chapters (set ADVBOOK_DEFAULT_CLASSIFIER or "
+              "ADVBOOK_SECOND_CLASSIFIER to choose)"]
+    for title, said in roles().items():
+        lines.append(f"  {title:<19} {said}")
     return lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable
@@ -10,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from . import imagenet, preprocess, weights
+from .config import SEED
 from .errors import UnknownModel, WeightsUnavailable
 from .images import check_images, load_image
 
@@ -35,15 +37,26 @@ class ModelSpec:
     build: Callable[[], Any]  # -> keras model: preprocessed input -> logits
 
 
+def random_weights() -> bool:
+    """True when ADVBOOK_WEIGHTS=random asks for untrained keras models."""
+    return os.environ.get("ADVBOOK_WEIGHTS", "").strip().lower() == "random"
+
+
 def _keras_app(app_name: str) -> Callable[[], Any]:
     """A builder for a keras.applications model with ImageNet weights."""
 
     def build() -> Any:
         import keras
 
-        path = weights.fetch(app_name)
         app = {"resnet50": keras.applications.ResNet50,
                "inception_v3": keras.applications.InceptionV3}[app_name]
+        if random_weights():
+            # A test-only switch: it runs the ResNet-50 / Inception-V3 code
+            # paths (input sizes, preprocessing, shapes) where the real
+            # weights cannot be downloaded. Its predictions mean nothing.
+            keras.utils.set_random_seed(SEED)
+            return app(weights=None, classifier_activation=None)
+        path = weights.fetch(app_name)
         # Logits, not softmax: attacks need them, and softmax is one call away.
         model = app(weights=None, classifier_activation=None)
         model.load_weights(path)
@@ -157,31 +170,97 @@ def load(name: str) -> Classifier:
     return _load_cached(name)
 
 
-def _with_fallback(role: str, preferred: str, fallback: str) -> Classifier:
-    """The preferred model if its weights can be had, else the fallback."""
+@dataclass(frozen=True)
+class Role:
+    """One of the two parts a classifier plays in the chapters."""
+
+    title: str  # as the chapters say it
+    variable: str  # the environment variable that picks its model
+    preferred: str  # the book's model
+    fallback: str  # the offline stand-in
+
+
+DEFAULT_ROLE = Role("default classifier", "ADVBOOK_DEFAULT_CLASSIFIER",
+                    "resnet50", "efficientnet_lite0")
+SECOND_ROLE = Role("second architecture", "ADVBOOK_SECOND_CLASSIFIER",
+                   "inception_v3", "efficientnet_lite2")
+ROLES = (DEFAULT_ROLE, SECOND_ROLE)
+
+
+def _can_have(name: str) -> tuple[bool, str]:
+    """Whether `name`'s weights can be had now, and a short why (no loading)."""
+    if name not in weights.KERAS_FILES:
+        return True, "its weights ship with advbook's dependencies"
+    if random_weights():
+        return True, "ADVBOOK_WEIGHTS=random: untrained, for structure tests"
+    found = weights.locate(name)
+    if found:
+        return True, "its weights are here"
+    state = weights.status(name)
+    return state.startswith("will download"), state.split(":")[0]
+
+
+def choose(role: Role) -> tuple[str, str]:
+    """The registry name that fills `role`, and why, without loading it."""
+    picked = os.environ.get(role.variable, "").strip()
+    if picked:
+        if picked not in REGISTRY:
+            raise UnknownModel(
+                f"{role.variable}={picked!r} names no classifier; known: "
+                f"{', '.join(REGISTRY)}. Set it to one of them or unset it")
+        return picked, f"chosen by {role.variable}={picked}"
+    ok, why = _can_have(role.preferred)
+    if ok:
+        return role.preferred, f"the book's {role.title}: {why}"
+    return role.fallback, (f"stands in for {spec(role.preferred).display_name}"
+                           f" ({spec(role.preferred).display_name}: {why})")
+
+
+def _for_role(role: Role) -> Classifier:
+    """Load the model that fills `role`; announce it once per process."""
+    name, reason = choose(role)
     try:
-        chosen = load(preferred)
-        reason = f"{chosen.display_name}, the book's {role}: its weights are here"
+        chosen = load(name)
     except WeightsUnavailable as err:
-        chosen = load(fallback)
-        short = str(err).split(". ")[0]
-        reason = (f"{chosen.display_name} stands in for "
-                  f"{spec(preferred).display_name} ({short})")
+        if os.environ.get(role.variable, "").strip():
+            raise WeightsUnavailable(
+                f"{role.variable}={name} asks for {spec(name).display_name}, "
+                f"but {err}. Unset {role.variable} to let advbook pick a "
+                "model that can run here") from None
+        if name == role.fallback:
+            raise
+        chosen = load(role.fallback)  # the download failed after all
+        reason = (f"stands in for {spec(name).display_name} "
+                  f"({str(err).split('. ')[0]})")
+    if random_weights() and name in weights.KERAS_FILES:
+        reason += "; RANDOM WEIGHTS, predictions mean nothing"
+    reason = f"{chosen.display_name}, {reason}"
     if chosen.reason != reason:  # announce once per process
         chosen.reason = reason
-        print(f"{role}: {reason}")
+        print(f"{role.title}: {reason}")
     return chosen
 
 
 def default_classifier() -> Classifier:
     """ResNet-50 when its weights can be had, else EfficientNet-Lite0."""
-    return _with_fallback("default classifier", "resnet50", "efficientnet_lite0")
+    return _for_role(DEFAULT_ROLE)
 
 
 def second_classifier() -> Classifier:
     """Inception-V3 when its weights can be had, else EfficientNet-Lite2."""
-    return _with_fallback("second architecture", "inception_v3",
-                          "efficientnet_lite2")
+    return _for_role(SECOND_ROLE)
+
+
+def roles() -> dict[str, str]:
+    """For each role, the model that would fill it and why (no loading)."""
+    report = {}
+    for role in ROLES:
+        try:
+            name, reason = choose(role)
+            report[role.title] = f"{spec(name).display_name}, {reason}"
+        except UnknownModel as err:
+            report[role.title] = f"error: {err}"
+    return report
 
 
 def availability() -> dict[str, str]:
@@ -189,7 +268,9 @@ def availability() -> dict[str, str]:
     report = {}
     for name, entry in REGISTRY.items():
         label = f"{entry.display_name} ({name})"
-        if name in weights.KERAS_FILES:
+        if name in weights.KERAS_FILES and random_weights():
+            report[label] = "random weights (ADVBOOK_WEIGHTS=random)"
+        elif name in weights.KERAS_FILES:
             report[label] = weights.status(name)
         else:
             report[label] = _lite_status(name)

@@ -141,3 +141,61 @@ def test_top_k_rejects_bad_input(probs, k):
 def test_unknown_class_name_suggests():
     with pytest.raises(InvalidArgument, match="mountain_tent"):
         imagenet.class_index("tent")
+
+
+@pytest.fixture
+def fresh_roles(keras_home, monkeypatch):
+    """No role variables set, and no classifier loaded before this test."""
+    for role in models.ROLES:
+        monkeypatch.delenv(role.variable, raising=False)
+    monkeypatch.delenv("ADVBOOK_WEIGHTS", raising=False)
+    models._load_cached.cache_clear()
+    yield monkeypatch
+    models._load_cached.cache_clear()
+
+
+def test_role_variables_pick_any_registry_model(fresh_roles, capsys):
+    fresh_roles.setenv("ADVBOOK_DEFAULT_CLASSIFIER", "efficientnet_lite2")
+    fresh_roles.setenv("ADVBOOK_SECOND_CLASSIFIER", "efficientnet_lite0")
+    assert models.choose(models.DEFAULT_ROLE)[0] == "efficientnet_lite2"
+    assert models.default_classifier().name == "efficientnet_lite2"
+    assert models.second_classifier().name == "efficientnet_lite0"
+    said = capsys.readouterr().out
+    assert "ADVBOOK_DEFAULT_CLASSIFIER=efficientnet_lite2" in said
+    assert "ADVBOOK_SECOND_CLASSIFIER=efficientnet_lite0" in said
+
+
+@pytest.mark.parametrize("bad", ["vgg16", "ResNet50", "efficientnet-lite0"])
+def test_unknown_role_model_names_the_variable_and_the_known(fresh_roles, bad):
+    fresh_roles.setenv("ADVBOOK_SECOND_CLASSIFIER", bad)
+    with pytest.raises(UnknownModel) as err:
+        models.second_classifier()
+    message = str(err.value)
+    assert "ADVBOOK_SECOND_CLASSIFIER" in message and repr(bad) in message
+    assert "inception_v3" in message and "efficientnet_lite2" in message
+    assert "error" in models.roles()["second architecture"]
+
+
+def test_role_model_without_weights_says_which_variable(fresh_roles):
+    fresh_roles.setenv("ADVBOOK_DEFAULT_CLASSIFIER", "resnet50")
+    with pytest.raises(WeightsUnavailable) as err:
+        models.default_classifier()
+    message = str(err.value)
+    assert "ADVBOOK_DEFAULT_CLASSIFIER=resnet50" in message
+    assert "advbook weights import" in message and "Unset" in message
+
+
+def test_random_weights_switch_builds_the_book_models(fresh_roles, capsys):
+    fresh_roles.setenv("ADVBOOK_WEIGHTS", "random")
+    assert models.choose(models.DEFAULT_ROLE)[0] == "resnet50"
+    assert models.choose(models.SECOND_ROLE)[0] == "inception_v3"
+    model = models.default_classifier()
+    assert model.name == "resnet50" and "RANDOM WEIGHTS" in capsys.readouterr().out
+    probs = model.probs(np.full((1, 224, 224, 3), 128, np.float32))
+    assert probs.shape == (1, 1000) and np.isclose(probs.sum(), 1)
+    assert not any(keras_file.exists() for keras_file in
+                   [weights.keras_cache_dir() / f.file_name
+                    for f in weights.KERAS_FILES.values()])
+    assert "random weights" in models.availability()["ResNet-50 (resnet50)"]
+    again = models._keras_app("resnet50")()  # seeded: the same weights twice
+    assert np.array_equal(again.get_weights()[0], model.keras_model.get_weights()[0])

@@ -81,3 +81,74 @@ def test_every_exercise_check_has_a_solution_before_it(path):
             earlier = cells[max(0, i - 3):i]
             assert any("solution" in c.metadata.get("tags", []) for c in earlier), \
                 f"{path.name} cell {i}: exercise check without a solution cell"
+
+
+# The chapters that run ImageNet classifiers, whose results depend on the model.
+IMAGENET_NOTEBOOKS = [p for p in NOTEBOOKS if re.search(
+    r"default_classifier|second_classifier", p.read_text())]
+# Class names that Markdown may use: the book's own tables and the chosen
+# attack target (facts, not results), and ordinary words that happen to be
+# ImageNet classes.
+ALLOWED_CLASSES = {"mountain_tent", "promontory", "valley", "volcano",
+                   "suspension_bridge", "notebook", "scale", "cup", "laptop",
+                   "file", "rule", "pick"}
+# Numbers quoted from the book and the papers: sources, not results.
+CITED_NUMBERS = {"0.6873", "0.0736", "0.0717", "0.5914", "0.1685", "0.0869",
+                 "0.59", "0.25", "96.19%", "88.94%", "99.9%", "79.3%", "89.4%",
+                 "97.6%", "17.9%", "0.94%", "0.84%", "0.782%"}
+
+
+def _markdown_cells(path):
+    return [(i, c.source) for i, c in enumerate(nbformat.read(path, 4).cells)
+            if c.cell_type == "markdown"]
+
+
+def result_like_numbers(text: str) -> list[str]:
+    """Probabilities (0.xx) and percentages that are not cited sources."""
+    found = re.findall(r"(?<![\w.])0\.\d{2,}%?|(?<![\w.])\d+(?:\.\d+)?%", text)
+    return [n for n in found if n not in CITED_NUMBERS]
+
+
+def class_names_in(text: str, names) -> list[str]:
+    """ImageNet class names written in `text` (as words, _ or space)."""
+    hits = []
+    for name in names:
+        forms = {name, name.replace("_", " ")}
+        if any(re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", text, re.I)
+               for f in forms):
+            hits.append(name)
+    return [h for h in hits if h not in ALLOWED_CLASSES]
+
+
+def test_the_markdown_checks_catch_what_they_should():
+    assert result_like_numbers("confidence 0.94, 45% of values") == ["0.94", "45%"]
+    assert result_like_numbers("threshold 0.9; Amazon 96.19%; ε = 0.25") == []
+    assert class_names_in("it became a doormat or an espresso",
+                          ["doormat", "espresso", "volcano"]) == ["doormat", "espresso"]
+    assert class_names_in("make it a volcano", ["volcano"]) == []
+
+
+@pytest.mark.parametrize("path", IMAGENET_NOTEBOOKS,
+                         ids=[p.name for p in IMAGENET_NOTEBOOKS])
+def test_markdown_quotes_no_model_dependent_result(path):
+    from advbook import imagenet
+
+    names = imagenet.class_names()
+    problems = []
+    for i, text in _markdown_cells(path):
+        for found in result_like_numbers(text) + class_names_in(text, names):
+            problems.append(f"cell {i}: {found!r}")
+    assert not problems, (
+        f"{path.name}: static Markdown quotes what the run decides; print it "
+        f"from the computing cell instead: {problems}")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_every_assert_cell_is_tagged_claim(path):
+    for i, cell in enumerate(nbformat.read(path, 4).cells):
+        if cell.cell_type != "code" or "solution" in cell.metadata.get("tags", []):
+            continue
+        asserts = re.search(r"^\s*(assert\b|np\.testing\.assert)", cell.source, re.M)
+        tagged = "claim" in cell.metadata.get("tags", [])
+        assert bool(asserts) == tagged, \
+            f"{path.name} cell {i}: assert cells, and only they, carry the claim tag"
