@@ -19,6 +19,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from .checks import check_batch, check_non_negative
 from .errors import AdvbookError, InvalidArgument
 
 # Accepted spellings of the two norms; the value is the canonical name.
@@ -41,15 +42,8 @@ def check_norm(norm: str) -> str:
     return NORMS[norm.lower()]
 
 
-def _check_non_negative(name: str, value: Any) -> float:
-    """A finite float >= 0, or InvalidArgument naming the argument."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InvalidArgument(f"{name} must be a number; got {value!r}") from None
-    if isinstance(value, bool) or not math.isfinite(number) or number < 0:
-        raise InvalidArgument(f"{name} must be finite and >= 0; got {value!r}")
-    return number
+# The shared wording lives in advbook.checks; the old name stays for callers.
+_check_non_negative = check_non_negative
 
 
 def _check_clip(clip: Any) -> Optional[tuple[float, float]]:
@@ -97,10 +91,7 @@ def make_neighbours(model: Any, x: np.ndarray, y: np.ndarray,
 
     step_size = _check_non_negative("step_size", step_size)
     norm, clip = check_norm(norm), _check_clip(clip)
-    x = np.asarray(x)
-    if x.ndim < 2 or not np.issubdtype(x.dtype, np.number):
-        raise InvalidArgument(f"x must be a numeric batch (N, ...); got shape "
-                              f"{x.shape}, dtype {x.dtype}")
+    x = check_batch(x, (-math.inf, math.inf), "x")
     if len(np.asarray(y)) != len(x):
         raise InvalidArgument(f"y must hold one label per example: {len(x)} "
                               f"examples, {len(np.asarray(y))} labels")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import types
 from dataclasses import dataclass
 from functools import lru_cache
@@ -14,11 +13,13 @@ import numpy as np
 import pandas as pd
 
 from . import imagenet, models
+from .checks import check_epsilons, check_labels, check_positive_int
 from .config import DATA_DIR
 from .errors import InvalidArgument
 from .images import check_images
 from .progress import tqdm
 
+IMAGENET_CLASSES = 1000  # run_attack works on advbook's ImageNet classifiers
 Criterionish = Union[fb.criteria.Criterion, Sequence[int], np.ndarray]
 
 
@@ -102,7 +103,9 @@ class ConfidentMisclassification(fb.criteria.Misclassification):
     """
 
     def __init__(self, labels: Any, threshold: float = 0.9):
-        super().__init__(as_label_tensor(labels))
+        raw = np.asarray(labels.raw if isinstance(labels, ep.Tensor) else labels)
+        check_labels(raw, max(raw.size, 1), IMAGENET_CLASSES)
+        super().__init__(as_label_tensor(raw))
         if not (isinstance(threshold, (int, float)) and 0 < threshold <= 1):  # NaN fails too
             raise InvalidArgument(f"threshold must be in (0, 1]; got {threshold!r}")
         self.threshold = float(threshold)
@@ -114,41 +117,46 @@ class ConfidentMisclassification(fb.criteria.Misclassification):
     def __call__(self, perturbed: Any, outputs: Any) -> Any:
         logits, restore_type = ep.astensor_(outputs)
         del perturbed, outputs
+        if self.labels.shape[0] != logits.shape[0]:
+            # Broadcasting would stretch one label over the whole batch.
+            raise InvalidArgument(
+                f"ConfidentMisclassification has {self.labels.shape[0]} labels "
+                f"for a batch of {logits.shape[0]}; give one label per image")
         probs = ep.softmax(logits, axis=-1)
         wrong = probs.argmax(axis=-1) != self.labels
         confident = probs.max(axis=-1) >= self.threshold
         return restore_type(ep.logical_and(wrong, confident))
 
 
-def check_epsilons(epsilons: Union[float, Sequence[float]]) -> list[float]:
-    """Validate ε values: finite and >= 0; return them as a list of floats."""
-    values = [epsilons] if np.ndim(epsilons) == 0 else list(epsilons)
-    if not values:
-        raise InvalidArgument("epsilons is empty; give at least one ε, e.g. [1.0]")
-    cleaned = []
-    for eps in values:
-        try:
-            eps = float(eps)
-        except (TypeError, ValueError):
-            raise InvalidArgument(f"ε must be a number; got {eps!r}") from None
-        if not math.isfinite(eps) or eps < 0:
-            raise InvalidArgument(f"ε must be finite and >= 0; got {eps!r}. "
-                                  "ε is a perturbation size in pixel units (0-255)")
-        cleaned.append(eps)
-    return cleaned
-
-
 def _criterion_for(labels_or_criterion: Criterionish, n: int) -> fb.criteria.Criterion:
-    """Accept a foolbox criterion or integer labels (-> Misclassification)."""
+    """Accept a foolbox criterion or integer labels (-> Misclassification).
+
+    A criterion's labels are checked too: one label for N images, or a class
+    id the model does not have, would report clean images as fooled.
+    """
     if isinstance(labels_or_criterion, fb.criteria.Criterion):
+        for attr in ("labels", "target_classes"):
+            values = getattr(labels_or_criterion, attr, None)
+            if values is not None:
+                raw = values.raw if isinstance(values, ep.Tensor) else values
+                check_labels(np.asarray(raw), n, IMAGENET_CLASSES,
+                             f"the criterion's {attr}")
         return labels_or_criterion
-    labels = np.asarray(labels_or_criterion)
-    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
-        raise InvalidArgument(f"labels must be {n} integer class ids, one per "
-                              f"image; got shape {labels.shape}, dtype {labels.dtype}")
-    if labels.min() < 0 or labels.max() >= 1000:
-        raise InvalidArgument("labels must be ImageNet class ids in 0-999")
+    labels = check_labels(labels_or_criterion, n, IMAGENET_CLASSES, "labels")
     return fb.criteria.Misclassification(as_label_tensor(labels))
+
+
+def _as_fmodel(fmodel: Any) -> fb.models.Model:
+    """A foolbox model; an advbook Classifier is wrapped by foolbox_model."""
+    if isinstance(fmodel, models.Classifier):
+        return foolbox_model(fmodel)
+    if not isinstance(fmodel, fb.models.Model):
+        raise InvalidArgument(
+            f"fmodel must be a foolbox model; got {type(fmodel).__name__}. "
+            "Wrap an advbook classifier first: fmodel = "
+            "ab.attacks.foolbox_model(classifier) (a bare Keras model lacks "
+            "the bounds and preprocessing foolbox needs)")
+    return fmodel
 
 
 def _subset(criterion: fb.criteria.Criterion, rows: slice) -> fb.criteria.Criterion:
@@ -208,8 +216,8 @@ def run_attack(attack: fb.attacks.Attack, fmodel: fb.TensorFlowModel,
     x = check_images(images)
     eps = check_epsilons(epsilons)
     criterion = _criterion_for(labels_or_criterion, len(x))
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise InvalidArgument(f"batch_size must be a positive int; got {batch_size!r}")
+    batch_size = check_positive_int("batch_size", batch_size)
+    fmodel = _as_fmodel(fmodel)
 
     def probs(batch: np.ndarray) -> np.ndarray:
         return models.softmax(fmodel(tf.constant(batch)).numpy())

@@ -52,13 +52,17 @@ def execute(notebook: Path, out_dir: Path) -> Path:
     nb = nbformat.read(notebook, as_version=4)
     runner = ExecutePreprocessor(timeout=CELL_TIMEOUT_S, kernel_name="python3")
     runner.preprocess(nb, {"metadata": {"path": str(notebook.parent)}})
+    from .slides import write_atomically
+
     executed = out_dir / "notebooks" / notebook.name
     executed.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, executed)
+    # Atomic: a killed build leaves the old notebook or the new one, never
+    # half a file that `advbook slides` would then choke on.
+    write_atomically(executed, nbformat.writes(nb))
     html, _ = HTMLExporter().from_notebook_node(nb)
     page = out_dir / "html" / notebook.with_suffix(".html").name
     page.parent.mkdir(parents=True, exist_ok=True)
-    page.write_text(html, encoding="utf-8")
+    write_atomically(page, html)
     return executed
 
 
@@ -97,7 +101,9 @@ def build(paths: list[str] | None = None, smoke: bool = False) -> int:
         verdict = "ok" if run.ok else "FAILED"
         print(f"[{i}/{len(notebooks)}] {notebook.name} {verdict} in "
               f"{run.seconds:.0f} s, peak {run.peak_mb:.0f} MB", flush=True)
-    _write_report(runs, out_dir, smoke or config.smoke())
+    # A run on some chapters gets its own report, so it cannot replace the
+    # whole book's.
+    _write_report(runs, out_dir, smoke or config.smoke(), partial=bool(paths))
     failed = [r.notebook for r in runs if not r.ok]
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
@@ -122,10 +128,11 @@ def student_edition(out_dir: Path | None = None) -> list[Path]:
     return written
 
 
-def _write_report(runs: list[ChapterRun], out_dir: Path, smoke: bool) -> None:
+def _write_report(runs: list[ChapterRun], out_dir: Path, smoke: bool,
+                  partial: bool = False) -> None:
     """Time and peak memory per chapter, as CSV and a markdown table."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    mode = "smoke" if smoke else "full"
+    mode = ("smoke" if smoke else "full") + ("-partial" if partial else "")
     with open(out_dir / f"timing-{mode}.csv", "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["notebook", "ok", "seconds", "peak_mb"])

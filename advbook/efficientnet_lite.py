@@ -20,6 +20,7 @@ import importlib.util
 import math
 import os
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -43,6 +44,11 @@ _CONVERTER_VERSION = 1
 
 # HDF5 attribute holding a hash of the cached weights themselves.
 _FINGERPRINT_ATTR = "advbook_weights_sha256"
+# HDF5 attribute saying what the cache was built from and how: the source
+# pickle's hash and the converter's code hash.
+_PROVENANCE_ATTR = "advbook_provenance"
+# A temporary cache file older than this was left by a killed build.
+_STALE_TMP_S = 3600
 
 
 @dataclass(frozen=True)
@@ -347,8 +353,45 @@ def _cache_file(variant: str, source: Path) -> Path:
     """Cache path, naming the source's hash and the converter version."""
     st = source.stat()
     digest = _digest(source, st.st_size, st.st_mtime_ns)
-    name = f"efficientnet_{variant}-{digest}-v{_CONVERTER_VERSION}"
+    # The converter's hash too, so checkouts with different converters keep
+    # separate caches instead of overwriting each other's.
+    name = (f"efficientnet_{variant}-{digest}-v{_CONVERTER_VERSION}"
+            f"-{_converter_digest()[:8]}")
     return cache_dir() / f"{name}.weights.h5"
+
+
+@lru_cache(maxsize=1)
+def _converter_digest() -> str:
+    """Hash of the code that builds and converts: this module and the
+    unpickler. A conversion change then invalidates old caches even if
+    nobody bumps _CONVERTER_VERSION."""
+    from . import torch_pickle
+
+    h = hashlib.sha256(str(_CONVERTER_VERSION).encode())
+    for module_file in (__file__, torch_pickle.__file__):
+        h.update(Path(module_file).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _provenance(source: Path) -> str:
+    """What a cache of `source` must have been built from, and how."""
+    st = source.stat()
+    return (f"source={_digest(source, st.st_size, st.st_mtime_ns)};"
+            f"converter={_converter_digest()}")
+
+
+def _remove_stale_temporaries(directory: Path) -> None:
+    """Delete temporary cache files that a killed build left behind.
+
+    Only old ones: a fresh one may belong to a build running right now.
+    """
+    now = time.time()
+    for tmp in directory.glob(".*.tmp.weights.h5"):
+        try:
+            if now - tmp.stat().st_mtime > _STALE_TMP_S:
+                tmp.unlink()
+        except OSError:
+            pass  # gone already, or not ours to delete
 
 
 def _fingerprint(model: Any) -> str:
@@ -361,8 +404,8 @@ def _fingerprint(model: Any) -> str:
     return h.hexdigest()
 
 
-def _load_cached(model: Any, path: Path) -> bool:
-    """Load cached weights; drop a corrupt cache and report False."""
+def _load_cached(model: Any, path: Path, provenance: str) -> bool:
+    """Load cached weights; drop a corrupt or stale cache and report False."""
     import h5py
 
     if not path.is_file():
@@ -370,6 +413,10 @@ def _load_cached(model: Any, path: Path) -> bool:
     try:
         with h5py.File(path, "r") as fh:
             expected = str(fh.attrs[_FINGERPRINT_ATTR])
+            built = str(fh.attrs.get(_PROVENANCE_ATTR, "unknown"))
+        if built != provenance:
+            # Consistent but stale weights would predict wrongly in silence.
+            raise ValueError(f"it was built from {built}, not {provenance}")
         with warnings.catch_warnings():
             # A bad file raises anyway; its warnings are only noise.
             warnings.simplefilter("ignore")
@@ -380,7 +427,7 @@ def _load_cached(model: Any, path: Path) -> bool:
         return True
     except Exception as exc:  # noqa: BLE001 - any failure means rebuild
         warnings.warn(
-            f"cached weights {path} are unreadable or corrupt "
+            f"cached weights {path} are unreadable, corrupt or stale "
             f"({exc!s:.120}); deleting the file and converting again.",
             stacklevel=3,
         )
@@ -391,7 +438,7 @@ def _load_cached(model: Any, path: Path) -> bool:
         return False
 
 
-def _save_atomically(model: Any, path: Path) -> None:
+def _save_atomically(model: Any, path: Path, provenance: str) -> None:
     """Write the weights to a temp file beside `path`, then rename."""
     import h5py
 
@@ -404,6 +451,7 @@ def _save_atomically(model: Any, path: Path) -> None:
         model.save_weights(tmp)
         with h5py.File(tmp, "a") as fh:
             fh.attrs[_FINGERPRINT_ATTR] = _fingerprint(model)
+            fh.attrs[_PROVENANCE_ATTR] = provenance
         os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide a shared cache
         # Readers see the old file or the whole new one, never a part.
         os.replace(tmp, path)
@@ -435,9 +483,15 @@ def build(variant: str) -> Any:
     """
     _variant(variant)
     source = weights_source(variant)
+    try:
+        cached, provenance = _cache_file(variant, source), _provenance(source)
+    except OSError as err:
+        raise WeightsUnavailable(
+            f"cannot read {source} ({err.strerror or err}); make it readable "
+            f"(chmod a+r) or {_reinstall(variant)}") from None
+    _remove_stale_temporaries(cached.parent)
     model = _architecture(variant)
-    cached = _cache_file(variant, source)
-    if not _load_cached(model, cached):
+    if not _load_cached(model, cached, provenance):
         _convert(model, variant, source)
-        _save_atomically(model, cached)
+        _save_atomically(model, cached, provenance)
     return model

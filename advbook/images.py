@@ -203,6 +203,11 @@ def check_images(images: np.ndarray, name: str = "images") -> np.ndarray:
             x = np.asarray(x)
         except Exception:  # noqa: BLE001 - any conversion failure is bad input
             raise InvalidArgument(f"{name} must be a numpy array") from None
+    if x.ndim == 3 and x.shape[-1] != 3:
+        raise InvalidArgument(
+            f"{name} has shape {x.shape}, which looks like a grayscale batch "
+            "(N, H, W); advbook models take RGB, so repeat the channel: "
+            "np.repeat(images[..., None], 3, axis=-1)")
     if x.ndim == 3:
         raise InvalidArgument(
             f"{name} has shape {x.shape}, a single image; add a batch axis "

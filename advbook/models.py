@@ -285,4 +285,8 @@ def _lite_status(name: str) -> str:
         source = lite.weights_source(variant)
     except WeightsUnavailable as err:
         return f"unavailable: {err}"
+    try:
+        source.open("rb").close()
+    except OSError as err:
+        return f"unreadable: {source} ({err.strerror or err}); fix its permissions"
     return f"weights present, always offline ({source.name})"

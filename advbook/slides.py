@@ -11,9 +11,11 @@ import re
 import select
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from . import config
 from .errors import AdvbookError
@@ -122,11 +124,26 @@ def title(nb) -> str:
     return first.splitlines()[0].lstrip("# ").strip() if first else ""
 
 
-def export_deck(executed: Path, out: Path) -> Path:
-    """Write one chapter's deck; refuse one that would reach the network."""
+def read_executed(executed: Path) -> Any:
+    """An executed notebook, or SlidesError saying it is corrupt and what to do."""
     import nbformat
 
-    nb = nbformat.read(executed, as_version=4)
+    try:
+        nb = nbformat.read(executed, as_version=4)
+    except Exception as err:  # noqa: BLE001 - NotJSONError, ValidationError, ...
+        raise SlidesError(
+            f"{executed} is corrupt ({type(err).__name__}: {str(err)[:120]}); "
+            f"execute it again with `advbook book chapters/{executed.name}`"
+        ) from None
+    if not nb.cells:
+        raise SlidesError(f"{executed} has no cells; execute it again with "
+                          f"`advbook book chapters/{executed.name}`")
+    return nb
+
+
+def export_deck(executed: Path, out: Path) -> Path:
+    """Write one chapter's deck; refuse one that would reach the network."""
+    nb = read_executed(executed)
     page, _ = exporter().from_notebook_node(
         nb, resources={"metadata": {"name": title(nb) or executed.stem}})
     remote = remote_resources(page)
@@ -136,7 +153,7 @@ def export_deck(executed: Path, out: Path) -> Path:
             "the network; put the file in the notebook (or data/) instead of "
             "linking to it")
     deck = out / f"{executed.stem}.slides.html"
-    deck.write_text(page, encoding="utf-8")
+    write_atomically(deck, page)
     return deck
 
 
@@ -157,7 +174,10 @@ def write_index(out: Path) -> Path:
     rows = []
     for deck in sorted(out.glob("*.slides.html")):
         executed = executed_notebook(deck)
-        name = title(nbformat.read(executed, as_version=4)) if executed.exists() else deck.stem
+        try:
+            name = title(read_executed(executed)) or deck.stem
+        except (SlidesError, OSError):  # missing or corrupt: the file name will do
+            name = deck.stem
         pdf = handout_path(deck)
         handout = (f'<a href="handouts/{html.escape(pdf.name)}">PDF handout</a>'
                    if pdf.exists() else "no handout yet (<code>make handouts</code>)")
@@ -185,23 +205,42 @@ def build_decks(build: Path | None = None) -> list[Path]:
     out = slides_dir(build)
     out.mkdir(parents=True, exist_ok=True)
     vendor(out)
-    decks = []
+    decks, broken = [], []
     for chapter in chapters():
         executed = build / "notebooks" / chapter.name
         if not executed.exists():
-            print(f"{chapter.name}: not executed yet, no deck "
+            # An existing deck stays: without the executed notebook it could
+            # not be made again.
+            print(f"{chapter.name}: not executed yet, no new deck "
                   f"(`make book` or `advbook book {chapter}`)", flush=True)
             continue
         if executed.stat().st_mtime < chapter.stat().st_mtime:
             print(f"{chapter.name}: changed since it was executed; this deck shows "
                   "the old version until `make book` runs it again", flush=True)
-        decks.append(export_deck(executed, out))
+        try:
+            decks.append(export_deck(executed, out))
+        except SlidesError as err:  # one bad chapter must not stop the others
+            broken.append(str(err))
+            print(f"advbook: {err}", file=sys.stderr, flush=True)
+            continue
         print(f"deck: {decks[-1]}", flush=True)
-    for old in set(out.glob("*.slides.html")) - set(decks):  # a renamed chapter's
-        old.unlink()
-        handout_path(old).unlink(missing_ok=True)
     write_index(out)
+    if broken:
+        raise SlidesError(f"{len(broken)} deck(s) not made: {broken[0]}")
     return decks
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write text to a temporary file beside `path`, then rename it over."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def find_chromium() -> str | None:
@@ -433,7 +472,7 @@ def build_handouts(build: Path | None = None, optional: bool = False) -> list[Pa
             pages = pdf_pages(pdfs[-1])
             print(f"handout: {pdfs[-1]} ({pages} pages)", flush=True)
             executed = executed_notebook(deck)
-            wanted = expected_slides(nbformat.read(executed, as_version=4)) \
+            wanted = expected_slides(read_executed(executed)) \
                 if executed.exists() else pages
             if pages != wanted:
                 raise SlidesError(

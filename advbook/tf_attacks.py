@@ -8,19 +8,24 @@ Keras model that returns logits, or on an `advbook.models.Classifier`
 
 from __future__ import annotations
 
-import math
 import weakref
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import numpy as np
 
-from .attacks import check_epsilons
+from .checks import (check_batch, check_bounds, check_epsilon, check_labels,
+                     check_non_negative, check_positive_int, check_preprocess, check_seed,
+                     model_classes, model_rank)
 from .errors import InvalidArgument
+from .images import check_images
 
 NORMS = ("linf", "l2")
 _TINY = 1e-12  # keeps an all-zero gradient from dividing by zero
 
-# One compiled step per (model, preprocessing, norm, direction), reused.
+# One compiled step per (model, preprocessing, norm, direction, input rank).
+# The rank is part of the key: with reduce_retracing, one call of another
+# rank would relax the shared signature to unknown rank for every later call.
 _STEPS: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
 
 
@@ -28,40 +33,57 @@ def _identity(x: Any) -> Any:
     return x
 
 
-def _unpack(model: Any, bounds: tuple[float, float],
-            preprocess: Optional[Callable]) -> tuple[Any, tuple[float, float], Callable]:
-    """(keras model, bounds, TF preprocessing) for a model or a Classifier."""
+@dataclass(frozen=True)
+class _Target:
+    """What an attack runs on: the Keras model, its bounds and preprocessing."""
+
+    model: Any
+    bounds: tuple[float, float]
+    preprocess: Callable
+    classes: Optional[int]  # logits per example, when the model declares it
+    rank: Optional[int]  # axes of an input batch, when the model declares it
+    pixels: bool  # an advbook Classifier: RGB batches of 0-255 pixels
+
+
+def _unpack(model: Any, bounds: Optional[tuple[float, float]],
+            preprocess: Optional[Callable]) -> _Target:
+    """The attack target for a Keras model or an advbook Classifier."""
     from .models import Classifier
 
     if isinstance(model, Classifier):
-        return model.keras_model, (0.0, 255.0), model.preprocessing.tf
+        # A Classifier fixes its own pixel range and preprocessing; silently
+        # ignoring other values would attack a different problem.
+        if bounds is not None and tuple(check_bounds(bounds)) != (0.0, 255.0):
+            raise InvalidArgument(
+                f"{model.name} takes 0-255 pixels, so bounds must be (0, 255) "
+                f"or left out; got {bounds!r}")
+        if preprocess is not None:
+            raise InvalidArgument(
+                f"{model.name} applies its own preprocessing; leave preprocess "
+                "out, or pass model.keras_model to preprocess yourself")
+        return _Target(model.keras_model, (0.0, 255.0), model.preprocessing.tf,
+                       1000, 4, True)
     if not callable(model):
         raise InvalidArgument(f"model must be a Keras model or an advbook "
                               f"Classifier; got {type(model).__name__}")
-    if preprocess is None:
-        return model, bounds, _identity
-    return model, bounds, getattr(preprocess, "tf", preprocess)
+    bounds = (0.0, 1.0) if bounds is None else check_bounds(bounds)
+    prep = _identity if preprocess is None else getattr(preprocess, "tf", preprocess)
+    return _Target(model, bounds, prep, model_classes(model), model_rank(model),
+                   False)
 
 
-def _check(x: np.ndarray, y: np.ndarray, eps: float,
-           bounds: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, float]:
+def _check(target: _Target, x: np.ndarray, y: np.ndarray,
+           eps: float) -> tuple[np.ndarray, np.ndarray, float]:
     """Validate inputs; return float32 x, int64 y and a float ε."""
-    x = np.asarray(x)
-    if x.ndim < 2 or not np.issubdtype(x.dtype, np.number):
-        raise InvalidArgument(f"x must be a numeric batch (N, ...); got shape "
-                              f"{x.shape}, dtype {x.dtype}")
-    x = x.astype(np.float32)
-    low, high = bounds
-    if not np.all(np.isfinite(x)) or x.min() < low - 1e-6 or x.max() > high + 1e-6:
-        raise InvalidArgument(f"x must lie within bounds {bounds}; got values "
-                              f"in [{np.nanmin(x):.3g}, {np.nanmax(x):.3g}]")
-    y = np.asarray(y)
-    if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
-        raise InvalidArgument(f"y must hold {len(x)} integer labels; got shape "
-                              f"{y.shape}, dtype {y.dtype}")
-    if np.ndim(eps) != 0:
-        raise InvalidArgument(f"ε must be one number here; got {eps!r}")
-    return x, y.astype(np.int64), check_epsilons(eps)[0]
+    if target.pixels:
+        x = check_images(x, "x")  # the same 0-255 rules as run_attack
+    else:
+        x = check_batch(x, target.bounds, "x", rank=target.rank)
+    y = check_labels(y, len(x), target.classes, "y")
+    eps = check_epsilon(eps)
+    if target.preprocess is not _identity:
+        check_preprocess(target.preprocess, x[:1])
+    return x, y, eps
 
 
 def _tensors(x: np.ndarray, y: np.ndarray, eps: float,
@@ -75,12 +97,12 @@ def _tensors(x: np.ndarray, y: np.ndarray, eps: float,
 
 
 def _compiled_step(model: Any, preprocess: Callable, norm: str,
-                   targeted: bool) -> Callable:
+                   targeted: bool, rank: int) -> Callable:
     """A tf.function doing one ascent step, projection and clipping."""
     import tensorflow as tf
 
     per_model = _STEPS.setdefault(model, {})
-    key = (preprocess, norm, targeted)
+    key = (preprocess, norm, targeted, rank)
     if key in per_model:
         return per_model[key]
     sign = -1.0 if targeted else 1.0  # targeted: descend the target's loss
@@ -111,21 +133,24 @@ def _compiled_step(model: Any, preprocess: Callable, norm: str,
 
 
 def fgsm(model: Any, x: np.ndarray, y: np.ndarray, eps: float, *,
-         bounds: tuple[float, float] = (0.0, 1.0),
+         bounds: Optional[tuple[float, float]] = None,
          preprocess: Optional[Callable] = None, targeted: bool = False) -> np.ndarray:
-    """x + ε·sign(∇ₓ loss), clipped to bounds (towards y when targeted)."""
-    keras_model, bounds, prep = _unpack(model, bounds, preprocess)
-    x, y, eps = _check(x, y, eps, bounds)
+    """x + ε·sign(∇ₓ loss), clipped to bounds (towards y when targeted).
+
+    bounds default to (0, 1) for a Keras model; a Classifier takes 0-255.
+    """
+    target = _unpack(model, bounds, preprocess)
+    x, y, eps = _check(target, x, y, eps)
     # FGSM is one L∞ step of size ε from x, with nothing to project.
-    step = _compiled_step(keras_model, prep, "linf", targeted)
-    x_t, y_t, eps_t, low, high = _tensors(x, y, eps, bounds)
+    step = _compiled_step(target.model, target.preprocess, "linf", targeted, x.ndim)
+    x_t, y_t, eps_t, low, high = _tensors(x, y, eps, target.bounds)
     return step(x_t, x_t, y_t, eps_t, eps_t, low, high).numpy()
 
 
 def pgd(model: Any, x: np.ndarray, y: np.ndarray, eps: float, *,
         steps: int = 10, step_size: Optional[float] = None, norm: str = "linf",
         random_start: bool = True, restarts: int = 1, seed: int = 0,
-        bounds: tuple[float, float] = (0.0, 1.0),
+        bounds: Optional[tuple[float, float]] = None,
         preprocess: Optional[Callable] = None, targeted: bool = False) -> np.ndarray:
     """Projected gradient descent in an L∞ or L2 ball of radius ε.
 
@@ -133,19 +158,17 @@ def pgd(model: Any, x: np.ndarray, y: np.ndarray, eps: float, *,
     With restarts > 1 each example keeps its worst case (highest loss; for a
     targeted attack, lowest loss of the target) over the random starts.
     """
-    keras_model, bounds, prep = _unpack(model, bounds, preprocess)
-    x, y, eps = _check(x, y, eps, bounds)
+    target = _unpack(model, bounds, preprocess)
+    bounds, keras_model, prep = target.bounds, target.model, target.preprocess
+    x, y, eps = _check(target, x, y, eps)
     if norm not in NORMS:
         raise InvalidArgument(f"norm must be one of {NORMS}; got {norm!r}")
-    if not isinstance(steps, int) or steps < 1:
-        raise InvalidArgument(f"steps must be a positive int; got {steps!r}")
-    if not isinstance(restarts, int) or restarts < 1:
-        raise InvalidArgument(f"restarts must be a positive int; got {restarts!r}")
-    size = 2.5 * eps / steps if step_size is None else float(step_size)
-    if not math.isfinite(size) or size < 0:
-        raise InvalidArgument(f"step_size must be finite and >= 0; got {step_size!r}")
-    step = _compiled_step(keras_model, prep, norm, targeted)
-    rng = np.random.default_rng(seed)
+    steps = check_positive_int("steps", steps)
+    restarts = check_positive_int("restarts", restarts)
+    size = (2.5 * eps / steps if step_size is None
+            else check_non_negative("step_size", step_size))
+    step = _compiled_step(keras_model, prep, norm, targeted, x.ndim)
+    rng = np.random.default_rng(check_seed(seed))
 
     x_t, y_t, eps_t, low, high = _tensors(x, y, eps, bounds)
     size_t = _tensors(x[:1], y[:1], size, bounds)[2]

@@ -81,10 +81,29 @@ def _is_valid(path: Path, spec: WeightFile) -> bool:
     return True
 
 
+def _unreadable(path: Path, spec: WeightFile) -> str | None:
+    """Why `path` cannot be checked (a permission error), or None."""
+    try:
+        _is_valid(path, spec)
+    except OSError as err:
+        return f"{path} ({err.strerror or err})"
+    return None
+
+
 def locate(model: str) -> Path | None:
-    """A verified local copy of `model`'s weights, or None."""
+    """A verified local copy of `model`'s weights, or None.
+
+    An unreadable folder or file counts as absent, so the caller can fall
+    back to another model; status() names it.
+    """
     spec = _spec(model)
-    return next((p for p in _candidates(spec) if _is_valid(p, spec)), None)
+    for place in _candidates(spec):
+        try:
+            if _is_valid(place, spec):
+                return place
+        except OSError:
+            continue
+    return None
 
 
 def fetch(model: str) -> Path:
@@ -93,7 +112,11 @@ def fetch(model: str) -> Path:
     found = locate(model)
     if found:
         return found
-    if offline():
+    blocked = [why for p in _candidates(spec) if (why := _unreadable(p, spec))]
+    if blocked:
+        reason = (f"{'; '.join(blocked)} cannot be read (fix its permissions "
+                  "with chmod a+r, or point ADVBOOK_WEIGHTS_DIR elsewhere)")
+    elif offline():
         reason = "ADVBOOK_OFFLINE=1 forbids downloads"
     elif not can_reach_download_host():
         reason = "this machine cannot reach storage.googleapis.com"
@@ -124,10 +147,16 @@ def _missing_message(spec: WeightFile, reason: str) -> str:
 def import_file(path: str | Path) -> Path:
     """Check a user-supplied weight file's hash and copy it into keras' cache."""
     source = Path(path).expanduser()
-    if not source.is_file():
+    try:
+        found = source.is_file()
+        digest = md5_of(source) if found else ""
+    except OSError as err:
+        raise WeightsUnavailable(
+            f"cannot read {source} ({err.strerror or err}); make it readable "
+            f"(chmod a+r {source}) or copy it somewhere you can read") from None
+    if not found:
         raise WeightsUnavailable(f"no such file: {source}; give the path of "
                                  "a downloaded keras .h5 weight file")
-    digest = md5_of(source)
     spec = next((s for s in KERAS_FILES.values() if s.md5 == digest), None)
     if spec is None:
         expected = "; ".join(f"{s.file_name}: md5 {s.md5}"
@@ -137,8 +166,14 @@ def import_file(path: str | Path) -> Path:
             f"expected one of {expected}. Re-download it: a truncated or "
             "different file has a different hash")
     target = keras_cache_dir() / spec.file_name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _copy_atomically(source, target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _copy_atomically(source, target)
+    except OSError as err:
+        raise WeightsUnavailable(
+            f"cannot write {target} ({err.strerror or err}): keras' cache "
+            f"{target.parent} is read-only for you. Set KERAS_HOME to a "
+            "writable folder and import again") from None
     return target
 
 
@@ -148,6 +183,9 @@ def _copy_atomically(source: Path, target: Path) -> None:
     os.close(fd)
     try:
         shutil.copyfile(source, tmp)
+        # mkstemp makes 0600; a shared KERAS_HOME needs the file readable,
+        # as keras' own downloads (and the Lite cache) are.
+        os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
@@ -160,6 +198,10 @@ def status(model: str) -> str:
     found = locate(model)
     if found:
         return f"weights present ({found})"
+    blocked = [why for p in _candidates(spec) if (why := _unreadable(p, spec))]
+    if blocked:
+        return (f"unreadable: {'; '.join(blocked)}; fix the permissions "
+                "(chmod a+r) or point ADVBOOK_WEIGHTS_DIR elsewhere")
     if offline() or not can_reach_download_host():
         return ("unavailable offline: run `advbook weights import "
                 f"PATH/{spec.file_name}`")

@@ -8,10 +8,15 @@ readable in those files: determined students can peek, and that is fine.
 
 from __future__ import annotations
 
+import copy
+import functools
 import importlib
 import pkgutil
+import signal
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..errors import ExerciseError
 
@@ -77,7 +82,76 @@ def all_exercises() -> dict[str, Exercise]:
     return dict(sorted(_REGISTRY.items()))
 
 
-def evaluate(exercise_id: str, answer: Any) -> tuple[bool, str]:
+TIME_LIMIT_S = 60.0  # generous: the slowest reference runs in about a second
+
+
+class _TimeUp(BaseException):
+    """Raised in the answer when its time runs out (a BaseException, so a
+    student's `except Exception` cannot swallow it)."""
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the code inside after `seconds` of wall time.
+
+    A SIGALRM timer in the main thread: a Jupyter kernel runs cells in its
+    main thread on Linux, and the signal interrupts pure-Python loops (the
+    usual way an answer hangs) without a second process, so the answer keeps
+    working on the notebook's own objects. A thread could not stop the loop;
+    a subprocess would need every argument pickled. Off the main thread, or
+    where SIGALRM is missing, the answer runs without a limit.
+    """
+    usable = (hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def time_up(signum: int, frame: Any) -> None:
+        raise _TimeUp
+
+    previous = signal.signal(signal.SIGALRM, time_up)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _copied(value: Any) -> Any:
+    """A private copy of array-like arguments; other objects as they are."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (list, tuple)) and any(isinstance(v, np.ndarray)
+                                                for v in value):
+        return type(value)(_copied(v) for v in value)
+    if isinstance(value, dict):
+        return copy.copy(value)
+    return value
+
+
+def _with_copies(answer: Any) -> Any:
+    """The answer, called with copies of its array arguments.
+
+    A correct answer may change its inputs in place; the checker must then
+    still compute its reference from the originals.
+    """
+    if not callable(answer):
+        return answer
+
+    @functools.wraps(answer)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return answer(*(_copied(a) for a in args),
+                      **{k: _copied(v) for k, v in kwargs.items()})
+
+    return call
+
+
+def evaluate(exercise_id: str, answer: Any,
+             time_limit: float = TIME_LIMIT_S) -> tuple[bool, str]:
     """Run the checker; return (passed, message) without printing."""
     exercises = all_exercises()
     if exercise_id not in exercises:
@@ -85,18 +159,31 @@ def evaluate(exercise_id: str, answer: Any) -> tuple[bool, str]:
             f"no exercise called {exercise_id!r}; known: "
             f"{', '.join(exercises)}")
     item = exercises[exercise_id]
+    head = f"✗ {exercise_id} ({item.title})"
     try:
-        item.checker(answer)
+        with _time_limit(time_limit):
+            item.checker(_with_copies(answer))
     except Mismatch as hint:
-        return False, f"✗ {exercise_id} ({item.title}): not yet. Hint: {hint}"
+        return False, f"{head}: not yet. Hint: {hint}"
+    except _TimeUp:
+        return False, (f"{head}: your answer was still running after "
+                       f"{time_limit:g} s, so it was stopped. Hint: look for "
+                       "a loop that never ends (a while loop whose condition "
+                       "never changes)")
+    except (SystemExit, KeyboardInterrupt) as err:
+        # sys.exit() or exit() would otherwise end the cell (or the kernel).
+        return False, (f"{head}: your answer called {type(err).__name__} "
+                       "(sys.exit(), exit() or raise). Hint: return the "
+                       "result instead of exiting")
     except Exception as err:  # noqa: BLE001 - a crashing answer is a wrong answer
-        return False, (f"✗ {exercise_id} ({item.title}): your answer raised "
+        return False, (f"{head}: your answer raised "
                        f"{type(err).__name__}: {err}")
     return True, f"✓ {exercise_id} ({item.title}): correct."
 
 
-def check(exercise_id: str, answer: Any) -> None:
+def check(exercise_id: str, answer: Any,
+          time_limit: float = TIME_LIMIT_S) -> None:
     """Check a student's answer and print ✓, or ✗ with a hint."""
     # Returns nothing, so a notebook shows the verdict alone; use
     # evaluate() for the verdict as a value.
-    print(evaluate(exercise_id, answer)[1])
+    print(evaluate(exercise_id, answer, time_limit)[1])

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -25,6 +26,36 @@ def _count_digits_rounded(height: int, width: int, channels: int,
     return round(height * width * channels * bits * math.log10(2))
 
 
+@contextmanager
+def _single_precision_logs() -> Iterator[None]:
+    """Logarithms rounded to float32 while the answer runs.
+
+    In double precision, floor(e·log10 2) + 1 is right for every exponent a
+    checker can afford, so a float-only answer would pass by luck. With
+    float32 logs the luck runs out at exponents of a few thousand, while an
+    answer that confirms its digit count with exact integers stays right.
+    """
+    names = ("log", "log10", "log2")
+    saved = [(module, name, getattr(module, name))
+             for module in (math, np) for name in names]
+
+    def rounded(function: Callable) -> Callable:
+        def log(*args: object) -> object:
+            value = function(*args)
+            if isinstance(value, np.ndarray):
+                return value.astype(np.float32).astype(np.float64)
+            return float(np.float32(value))
+        return log
+
+    try:
+        for module, name, function in saved:
+            setattr(module, name, rounded(function))
+        yield
+    finally:
+        for module, name, function in saved:
+            setattr(module, name, function)
+
+
 @exercise("ch1.count_digits", "digits in the number of possible images",
           reference=lambda: _count_digits, wrong=lambda: _count_digits_rounded)
 def check_count_digits(answer: Callable) -> None:
@@ -40,6 +71,15 @@ def check_count_digits(answer: Callable) -> None:
             raise Mismatch(
                 f"count_digits{case} is off: the number is 2**(h*w*c*bits); "
                 "its digit count is floor(log10(number)) + 1, not a rounding")
+    # Exponents 13301 and 28738 lie within float32 error of a power of ten.
+    for case in ((47, 283, 1, 1), (2, 14369, 1, 1)):
+        with _single_precision_logs():
+            got = answer(*case)
+        if got is None or int(got) != _count_digits(*case):
+            raise Mismatch(
+                f"count_digits{case} is off when logarithms are less precise "
+                "(float32): floor(e·log10(2)) + 1 trusts the float. Check the "
+                "digit count with exact integers, e.g. 10**(d-1) <= 2**e < 10**d")
 
 
 def _mean_spread(n: int) -> float:
@@ -50,13 +90,19 @@ def _mean_spread(n: int) -> float:
           reference=lambda: _mean_spread,
           wrong=lambda: (lambda n: math.sqrt((256**2 - 1) / 12)))
 def check_mean_spread(answer: Callable) -> None:
-    """Within 1% of sqrt((256**2 - 1) / 12 / n) for several n."""
+    """sqrt((256**2 - 1) / 12 / n) for several n, to float precision."""
     require_function(answer, "mean_spread")
     for n in (1, 4, 100, 2352, 270_000):
         got = answer(n)
         if got is None:
             raise Mismatch("your function returns None; return a number")
-        if not math.isclose(float(got), _mean_spread(n), rel_tol=0.01):
+        if math.isclose(float(got), 255 / math.sqrt(12 * n), rel_tol=1e-6):
+            raise Mismatch(
+                "255/√12 is the spread of a continuous uniform value; colour "
+                "values are the 256 integers 0..255, whose variance is "
+                "(256**2 - 1) / 12")
+        # 1e-6: the continuous answer is only 0.4% off the discrete one.
+        if not math.isclose(float(got), _mean_spread(n), rel_tol=1e-6):
             raise Mismatch(
                 f"mean_spread({n}) is off. One uniform value on 0..255 has a "
                 "standard deviation near 74; how does averaging n "

@@ -30,17 +30,23 @@ def check_sgd_step(answer: Callable) -> None:
     rng = _rng()
     params = [rng.normal(size=(3, 4)), rng.normal(size=4)]
     grads = [rng.normal(size=(3, 4)), rng.normal(size=4)]
-    got = answer([p.copy() for p in params], [g.copy() for g in grads], 0.1)
-    if got is None:
-        raise Mismatch("your function returns None; return a list of arrays")
-    got = list(got)
-    if len(got) != len(params):
-        raise Mismatch("return one array per parameter, in the same order")
-    for new, want in zip(got, _sgd(params, grads, 0.1)):
-        if np.shape(new) != want.shape:
-            raise Mismatch("each new parameter keeps its shape")
-        if not np.allclose(new, want):
-            raise Mismatch("SGD steps against the gradient: which sign?")
+    # Rates other than 0.1 and 0.3, so a hard-coded rate shows.
+    for rate in (0.05, 0.7):
+        got = answer([p.copy() for p in params], [g.copy() for g in grads], rate)
+        if got is None:
+            raise Mismatch("your function returns None; return a list of arrays")
+        got = list(got)
+        if len(got) != len(params):
+            raise Mismatch("return one array per parameter, in the same order")
+        wants, uphill = _sgd(params, grads, rate), _sgd_uphill(params, grads, rate)
+        for new, want, wrong_way in zip(got, wants, uphill):
+            if np.shape(new) != want.shape:
+                raise Mismatch("each new parameter keeps its shape")
+            if np.allclose(new, wrong_way):
+                raise Mismatch("SGD steps against the gradient: which sign?")
+            if not np.allclose(new, want):
+                raise Mismatch(f"with rate={rate} the step is rate·gradient: "
+                               "use the rate argument, and subtract")
 
 
 
@@ -126,14 +132,18 @@ def check_ascent_step(answer: Callable) -> None:
     rng = _rng()
     x = rng.uniform(0, 1, (5, 64))
     grad = rng.normal(size=(5, 64)) * 2
-    got = answer(x.copy(), grad.copy(), 0.3)
-    if got is None:
-        raise Mismatch("your function returns None; return an array")
-    got = np.asarray(got, float)
-    if got.shape != x.shape:
-        raise Mismatch("return an image batch of the same shape as x")
-    if got.min() < 0 or got.max() > 1:
-        raise Mismatch("pixels must stay in [0, 1]: clip the result")
-    if not np.allclose(got, _ascent(x, grad, 0.3)):
-        raise Mismatch("an attack climbs the loss: which sign does the "
-                       "step take?")
+    for rate in (0.05, 0.7):  # not 0.1 or 0.3, so a hard-coded rate shows
+        got = answer(x.copy(), grad.copy(), rate)
+        if got is None:
+            raise Mismatch("your function returns None; return an array")
+        got = np.asarray(got, float)
+        if got.shape != x.shape:
+            raise Mismatch("return an image batch of the same shape as x")
+        if got.min() < 0 or got.max() > 1:
+            raise Mismatch("pixels must stay in [0, 1]: clip the result")
+        if np.allclose(got, _descent(x, grad, rate)):
+            raise Mismatch("an attack climbs the loss: which sign does the "
+                           "step take?")
+        if not np.allclose(got, _ascent(x, grad, rate)):
+            raise Mismatch(f"with rate={rate} the step is x + rate·gradient, "
+                           "then clip: use the rate argument")

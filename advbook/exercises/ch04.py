@@ -80,7 +80,8 @@ def check_budget(answer: Callable) -> None:
     original = rng.integers(0, 256, size=(8, 8, 3)).astype(np.float32)
     changed = original.copy()
     changed[1, 2, 0] += 3
-    changed[4, 4, 2] -= 4
+    changed[1, 2, 1] += 5  # a second value of the same pixel
+    changed[4, 4, 2] -= 20  # the largest change is a decrease
     changed[7, 0, 1] += 12
     got = answer(original.copy(), changed.copy())
     if not isinstance(got, dict):
@@ -90,13 +91,15 @@ def check_budget(answer: Callable) -> None:
         raise Mismatch(f"the dict lacks {sorted(missing)}")
     want = _measure(original, changed)
     if not np.isclose(float(got["linf"]), want["linf"]):
-        raise Mismatch("L∞ is the largest absolute change of any value")
+        raise Mismatch("L∞ is the largest absolute change of any value: "
+                       "take abs() before max(), or a decrease is missed")
     if np.isclose(float(got["l2"]), want["l2"] ** 2):
         raise Mismatch("L2 is the square root of the sum of squares")
     if not np.isclose(float(got["l2"]), want["l2"]):
         raise Mismatch("L2: the Euclidean length of adversarial - original")
     if int(got["changed"]) != want["changed"]:
-        raise Mismatch("count the values (not pixels) that differ at all")
+        raise Mismatch("count the values (not pixels) that differ at all: "
+                       "one pixel with two changed channels counts twice")
 
 
 # --- 4.3 ResNet-50 preprocessing ---------------------------------------------

@@ -81,6 +81,11 @@ def check_noise_image(answer: Callable) -> None:
     if np.array_equal(np.asarray(answer(120, 20, 8, _rng(1))),
                       np.asarray(answer(120, 20, 8, _rng(2)))):
         raise Mismatch("use the rng you are given, so seeds matter")
+    # np.random's global state differs between calls; the given rng doesn't.
+    if not np.array_equal(np.asarray(answer(120, 20, 8, _rng(1))),
+                          np.asarray(answer(120, 20, 8, _rng(1)))):
+        raise Mismatch("draw from the rng you are given (rng.normal), not from "
+                       "np.random, so the same seed gives the same image")
 
 
 # --- 5.3 scale to an L2 norm ------------------------------------------------------

@@ -80,6 +80,10 @@ def check_project_l2(answer: Callable) -> None:
         raise Mismatch("a perturbation already inside the ball stays as it is")
     if not np.allclose(got, want):
         raise Mismatch("scale each example by min(1, ε / its L2 norm)")
+    # With ε = 1 the radius hides in the formula; try another one.
+    small = require_array(answer(delta.copy(), 0.5), delta.shape)
+    if not np.allclose(small, _project_l2(delta, 0.5)):
+        raise Mismatch("use ε: scale each example by min(1, ε / its L2 norm)")
 
 
 # --- 6.3 one PGD step -------------------------------------------------------------
@@ -147,6 +151,17 @@ def check_random_start(answer: Callable) -> None:
     if spread.std() < 0.045 or np.abs(spread).max() < 0.09:
         raise Mismatch("draw uniformly from the whole box [-ε, ε], not from "
                        "a normal or a smaller range")
+    # A uniform draw almost never lands on ±ε exactly; corners-only starts
+    # and clipped normals pile values up there.
+    if np.mean(np.abs(spread) >= 0.1 - 1e-9) > 0.01:
+        raise Mismatch("many values sit exactly at ±ε: draw uniformly inside "
+                       "the box (rng.uniform(-eps, eps, shape)) rather than "
+                       "picking corners or clipping a normal")
+    # |δ|/ε is uniform on [0, 1]: its quartiles are 0.25, 0.5 and 0.75.
+    quartiles = np.quantile(np.abs(spread) / 0.1, [0.25, 0.5, 0.75])
+    if np.abs(quartiles - [0.25, 0.5, 0.75]).max() > 0.04:
+        raise Mismatch("the values are not spread evenly over [-ε, ε]: draw "
+                       "them with rng.uniform(-eps, eps, shape)")
     again = np.asarray(answer(x.copy(), 0.1, _rng()), float)
     other = np.asarray(answer(x.copy(), 0.1, _rng(7)), float)
     if not np.allclose(got, again) or np.allclose(got, other):
