@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import os
 import subprocess
@@ -9,10 +10,13 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import config
 
 CHAPTERS_DIR = config.REPO_ROOT / "chapters"
+# Speaker notes addressed to the lecturer: in the decks, nowhere else.
+LECTURER_TAG = "lecturer"
 CELL_TIMEOUT_S = 1800
 
 
@@ -59,11 +63,19 @@ def execute(notebook: Path, out_dir: Path) -> Path:
     # Atomic: a killed build leaves the old notebook or the new one, never
     # half a file that `advbook slides` would then choke on.
     write_atomically(executed, nbformat.writes(nb))
-    html, _ = HTMLExporter().from_notebook_node(nb)
+    html, _ = HTMLExporter().from_notebook_node(reader_copy(nb))
     page = out_dir / "html" / notebook.with_suffix(".html").name
     page.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(page, html)
     return executed
+
+
+def reader_copy(nb: Any) -> Any:
+    """The notebook without the cells addressed to the lecturer."""
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
+    remover = TagRemovePreprocessor(remove_cell_tags={LECTURER_TAG})
+    return remover.preprocess(copy.deepcopy(nb), {})[0]
 
 
 def _run_isolated(notebook: Path, out_dir: Path, env: dict) -> ChapterRun:
@@ -111,13 +123,13 @@ def build(paths: list[str] | None = None, smoke: bool = False) -> int:
 
 
 def student_edition(out_dir: Path | None = None) -> list[Path]:
-    """Write every chapter with its `solution` cells removed."""
+    """Write every chapter without its solution and lecturer cells."""
     import nbformat
     from nbconvert.preprocessors import TagRemovePreprocessor
 
     out_dir = (out_dir or config.build_dir()) / "student"
     out_dir.mkdir(parents=True, exist_ok=True)
-    remover = TagRemovePreprocessor(remove_cell_tags={"solution"})
+    remover = TagRemovePreprocessor(remove_cell_tags={"solution", LECTURER_TAG})
     written = []
     for path in chapters():
         nb = nbformat.read(path, as_version=4)

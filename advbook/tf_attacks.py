@@ -155,8 +155,10 @@ def pgd(model: Any, x: np.ndarray, y: np.ndarray, eps: float, *,
     """Projected gradient descent in an L∞ or L2 ball of radius ε.
 
     The default step size, 2.5·ε/steps, lets the walk cross the ball.
-    With restarts > 1 each example keeps its worst case (highest loss; for a
-    targeted attack, lowest loss of the target) over the random starts.
+    With restarts > 1 each example keeps its first successful restart
+    (misclassified; for a targeted attack, classified as the target), else
+    the one with the worst loss. Restart k draws the same start whatever
+    the total, so more restarts never fool fewer examples.
     """
     target = _unpack(model, bounds, preprocess)
     bounds, keras_model, prep = target.bounds, target.model, target.preprocess
@@ -172,7 +174,7 @@ def pgd(model: Any, x: np.ndarray, y: np.ndarray, eps: float, *,
 
     x_t, y_t, eps_t, low, high = _tensors(x, y, eps, bounds)
     size_t = _tensors(x[:1], y[:1], size, bounds)[2]
-    best, best_loss = x, None
+    best, best_score, fooled = x, None, None
     for _ in range(restarts):
         adv = (_random_start(x, eps, norm, rng, bounds) if random_start else x)
         for _ in range(steps):
@@ -180,13 +182,15 @@ def pgd(model: Any, x: np.ndarray, y: np.ndarray, eps: float, *,
         adv = np.asarray(adv)
         if restarts == 1:
             return adv
-        loss = _losses(keras_model, prep, adv, y) * (-1.0 if targeted else 1.0)
-        if best_loss is None:
-            best, best_loss = adv, loss
-        else:
-            better = loss > best_loss
-            best = np.where(better.reshape((-1,) + (1,) * (x.ndim - 1)), adv, best)
-            best_loss = np.maximum(loss, best_loss)
+        score, hit = _score(keras_model, prep, adv, y, targeted)
+        if best_score is None:
+            best, best_score, fooled = adv, score, hit
+            continue
+        # Keep a success once found; otherwise take a success or a worse loss.
+        take = ~fooled & (hit | (score > best_score))
+        best = np.where(take.reshape((-1,) + (1,) * (x.ndim - 1)), adv, best)
+        best_score = np.where(take, score, best_score)
+        fooled |= hit
     return best
 
 
@@ -204,10 +208,15 @@ def _random_start(x: np.ndarray, eps: float, norm: str, rng: np.random.Generator
     return np.clip(x + noise, *bounds).astype(np.float32)
 
 
-def _losses(model: Any, preprocess: Callable, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Per-example cross-entropy of the true (or target) labels."""
+def _score(model: Any, preprocess: Callable, x: np.ndarray, y: np.ndarray,
+           targeted: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per example: the loss the attack climbs, and whether it succeeded."""
     import tensorflow as tf
 
     logits = model(preprocess(tf.constant(x)), training=False)
-    return tf.nn.sparse_softmax_cross_entropy_with_logits(
+    loss = tf.nn.sparse_softmax_cross_entropy_with_logits(
         labels=y, logits=logits).numpy()
+    top = np.argmax(logits.numpy(), axis=1)
+    if targeted:  # climbing means getting closer to the target
+        return -loss, top == np.asarray(y)
+    return loss, top != np.asarray(y)

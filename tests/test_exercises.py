@@ -47,22 +47,39 @@ def test_a_crashing_answer_is_reported_not_raised(monkeypatch):
     assert not passed and "RuntimeError: boom" in message
 
 
-def test_student_edition_drops_every_solution_cell(tmp_path):
+def test_student_edition_drops_solution_and_lecturer_cells(tmp_path):
     import nbformat
 
     from advbook import book
 
     written = book.student_edition(tmp_path)
     assert len(written) == len(book.chapters())
-    solutions_in_source = 0
+    dropped = {"solution": 0, "lecturer": 0}
     for source, student in zip(book.chapters(), written):
         before = nbformat.read(source, as_version=4).cells
         after = nbformat.read(student, as_version=4).cells
-        removed = [c for c in before if "solution" in c.metadata.get("tags", [])]
-        solutions_in_source += len(removed)
-        assert not [c for c in after if "solution" in c.metadata.get("tags", [])]
+        removed = [c for c in before
+                   if set(c.metadata.get("tags", [])) & set(dropped)]
+        for cell in removed:
+            for tag in set(cell.metadata.get("tags", [])) & set(dropped):
+                dropped[tag] += 1
+        assert not [c for c in after if set(c.metadata.get("tags", [])) & set(dropped)]
         assert len(after) == len(before) - len(removed)
-    assert solutions_in_source > 0, "no chapter has solution cells to remove"
+    assert all(dropped.values()), f"nothing to remove for some tag: {dropped}"
+
+
+def test_reader_html_leaves_out_lecturer_notes():
+    import nbformat
+
+    from advbook import book
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("Readers see this."),
+        nbformat.v4.new_markdown_cell("Ask the class why.",
+                                      metadata={"tags": ["lecturer"]})])
+    kept = book.reader_copy(nb)
+    assert [c.source for c in kept.cells] == ["Readers see this."]
+    assert len(nb.cells) == 2, "the executed notebook (and deck) keep them"
 
 
 @pytest.mark.parametrize("exercise_id", ["ch1.count_digits", "ch4.fgsm_step"])

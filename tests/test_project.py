@@ -152,3 +152,22 @@ def test_every_assert_cell_is_tagged_claim(path):
         tagged = "claim" in cell.metadata.get("tags", [])
         assert bool(asserts) == tagged, \
             f"{path.name} cell {i}: assert cells, and only they, carry the claim tag"
+
+
+# Words with which a speaker note addresses the lecturer, not the reader.
+TO_THE_LECTURER = re.compile(
+    r"\b(point (out|at|students)|ask (the class|students)|"
+    r"be explicit with students|tell (the class|students)|things to point)",
+    re.I)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notes_for_the_lecturer_are_tagged(path):
+    for i, cell in enumerate(nbformat.read(path, 4).cells):
+        tagged = "lecturer" in cell.metadata.get("tags", [])
+        kind = cell.metadata.get("slideshow", {}).get("slide_type")
+        if tagged:
+            assert kind == "notes", f"{path.name} cell {i}: lecturer cells are notes"
+        elif kind == "notes":
+            assert not TO_THE_LECTURER.search(cell.source), \
+                f"{path.name} cell {i} speaks to the lecturer: tag it lecturer"

@@ -104,11 +104,22 @@ def test_targeted_pgd_reaches_the_target(digits_model):
     assert small_models.accuracy(model, adv, target) > 0.8
 
 
-def test_restarts_never_do_worse(digits_model):
+def _fooled(model, adv, y, targeted=False):
+    top = model.predict(adv, verbose=0).argmax(axis=1)
+    return top == y if targeted else top != y
+
+
+@pytest.mark.parametrize("targeted", [False, True])
+def test_more_restarts_never_fool_fewer_examples(digits_model, targeted):
     model, x, y = digits_model
-    single = tf_attacks.pgd(model, x, y, 0.05, steps=5, seed=0)
-    several = tf_attacks.pgd(model, x, y, 0.05, steps=5, seed=0, restarts=4)
-    assert small_models.accuracy(model, several, y) <= small_models.accuracy(model, single, y)
+    labels = (y + 1) % 10 if targeted else y
+    runs = [_fooled(model, tf_attacks.pgd(model, x, labels, 0.1, steps=2, seed=0,
+                                          restarts=r, targeted=targeted),
+                    labels, targeted) for r in (1, 3, 8)]
+    # Each example fooled with r restarts is still fooled with more.
+    for fewer, more in zip(runs, runs[1:]):
+        assert np.all(more[fewer])
+    assert runs[-1].sum() > runs[0].sum(), "restarts should find more here"
 
 
 def test_pgd_on_a_classifier_uses_pixel_bounds(lite0_photos):
