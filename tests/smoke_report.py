@@ -12,6 +12,7 @@ that report instead of failing the run; every other error still fails.
 from __future__ import annotations
 
 import os
+import re
 from collections import defaultdict
 
 import psutil
@@ -50,9 +51,14 @@ def _failed_claim(item) -> str | None:
               if o.get("output_type") == "error"]
     if not errors or errors[-1]["ename"] != "AssertionError":
         return None
-    line = next((ln.strip() for ln in cell.source.splitlines()
-                 if ln.strip().startswith("assert")), "")
-    return f"cell {item.cell_num}: {errors[-1]['evalue'] or line}"
+    return f"cell {item.cell_num}: {errors[-1]['evalue'] or _failing_line(errors[-1])}"
+
+
+def _failing_line(error: dict) -> str:
+    """The source line IPython's traceback marks with an arrow."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(error.get("traceback", [])))
+    marked = re.findall(r"^-+> *\d+ (.*)$", plain, re.M)
+    return marked[-1].strip() if marked else "assertion failed"
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -17,6 +17,8 @@ def _notebook(path: Path) -> None:
         nbformat.v4.new_code_cell("assert x == 2, 'a claim about trained models'",
                                   metadata={"tags": ["claim"]}),
         nbformat.v4.new_code_cell("assert x == 1", metadata={"tags": ["claim"]}),
+        nbformat.v4.new_code_cell("assert x > 0\nassert x > 5  # the second line",
+                                  metadata={"tags": ["claim"]}),
         nbformat.v4.new_code_cell("raise ValueError('a shape slip')",
                                   metadata={"tags": ["claim"]}),
         nbformat.v4.new_code_cell("assert x == 3, 'not a claim cell'"),
@@ -42,9 +44,10 @@ def test_only_claim_assertions_are_reported(tmp_path, claims):
     report = (tmp_path / "build" / "timing-smoke-demo.md").read_text()
     if claims == "report":
         # The ValueError and the untagged assert fail; the claim is listed.
-        assert "2 failed, 2 passed, 1 skipped" in summary, run.stdout
-        assert "Claims not met (reported, not failed): 1" in report
+        assert "2 failed, 2 passed, 2 skipped" in summary, run.stdout
+        assert "Claims not met (reported, not failed): 2" in report
         assert "a claim about trained models" in report
+        assert "assert x > 5  # the second line" in report
     else:
-        assert "3 failed, 2 passed" in summary, run.stdout
+        assert "4 failed, 2 passed" in summary, run.stdout
         assert "Claims not met" not in report
