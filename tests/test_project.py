@@ -73,14 +73,34 @@ def test_notebook_follows_the_book_conventions(path):
     assert nb.metadata["kernelspec"]["name"] == "python3"
 
 
+def _assigned_names(source: str) -> set[str]:
+    """Names a cell defines or assigns at top level."""
+    import ast
+
+    names = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        for target in getattr(node, "targets", []):
+            names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return names
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_every_exercise_check_has_a_solution_before_it(path):
+def test_solutions_follow_the_check_and_leave_the_answer_alone(path):
     cells = nbformat.read(path, as_version=4).cells
     for i, cell in enumerate(cells):
-        if "ab.exercises.check(" in cell.source:
-            earlier = cells[max(0, i - 3):i]
-            assert any("solution" in c.metadata.get("tags", []) for c in earlier), \
-                f"{path.name} cell {i}: exercise check without a solution cell"
+        if not cell.source.startswith("ab.exercises.check("):
+            continue
+        answer, solution = cells[i - 1], cells[i + 1]
+        assert "solution" in solution.metadata.get("tags", []), \
+            f"{path.name} cell {i}: the solution cell comes right after the check"
+        assert solution.metadata.get("jupyter", {}).get("source_hidden"), \
+            f"{path.name} cell {i + 1}: solutions are collapsed"
+        shared = _assigned_names(answer.source) & _assigned_names(solution.source)
+        assert not shared, f"{path.name} cell {i + 1} overwrites {shared}"
+        exercise = re.match(r'ab\.exercises\.check\("([^"]+)"', cell.source)[1]
+        assert f'ab.exercises.check("{exercise}",' in solution.source
 
 
 # The chapters that run ImageNet classifiers, whose results depend on the model.
