@@ -10,6 +10,12 @@ NSL's own Keras wrapper needs `tf.estimator`, which TensorFlow 2.16 removed,
 so this module re-implements the idea for Keras 3 on the TensorFlow backend:
 `make_neighbours` builds the neighbours, and `AdversarialRegularization`
 wraps any logits model with a `train_step` that adds the neighbour term.
+
+The defaults here (multiplier 0.2, step size 0.2, norm infinity) are the
+settings of NSL's MNIST tutorial, "Adversarial regularization for image
+classification". They are not NSL's library defaults:
+`nsl.configs.AdvRegConfig` (and `make_adv_reg_config`) default to
+multiplier 0.2, adv_step_size 0.001 and the L2 norm.
 """
 
 from __future__ import annotations
@@ -84,8 +90,10 @@ def make_neighbours(model: Any, x: np.ndarray, y: np.ndarray,
                     loss: Any = None) -> np.ndarray:
     """Adversarial neighbours of x for a logits model, as a numpy array.
 
-    loss defaults to cross-entropy of integer labels from logits; any Keras
-    loss (y_true, y_pred) -> scalar works.
+    step_size and norm default to the settings of NSL's MNIST tutorial
+    (0.2, infinity), not to NSL's library defaults (0.001, L2). loss defaults
+    to cross-entropy of integer labels from logits; any Keras loss
+    (y_true, y_pred) -> scalar works.
     """
     import tensorflow as tf
 
@@ -127,8 +135,10 @@ class AdversarialRegularization(_keras().Model):
     """Wrap a model: train on labelled loss + multiplier x neighbour loss.
 
     multiplier, adv_step_size and adv_grad_norm ("infinity" or "l2") follow
-    NSL's names and defaults (0.2, 0.2, infinity). clip=(low, high) keeps
-    neighbours inside the valid input range; None leaves them unclipped.
+    NSL's names. Their defaults (0.2, 0.2, infinity) are the settings of NSL's
+    MNIST tutorial; NSL's own AdvRegConfig defaults to 0.2, 0.001 and L2.
+    clip=(low, high) keeps neighbours inside the valid input range; None
+    leaves them unclipped.
     Compile with one loss (for logits, from_logits=True); predict, evaluate
     and the weights are the base model's. Needs the TensorFlow backend.
     """

@@ -117,7 +117,9 @@ def test_a_positive_multiplier_changes_training(digits):
     assert _max_weight_gap(base, plain) > 1e-3
 
 
-def test_defaults_are_those_of_neural_structured_learning():
+def test_defaults_are_those_of_nsl_mnist_tutorial():
+    # NSL's MNIST tutorial: multiplier 0.2, step 0.2, infinity. (NSL's library
+    # defaults, AdvRegConfig, are 0.2, 0.001 and L2: not what we use.)
     wrapped = AdversarialRegularization(_model())
     assert (wrapped.multiplier, wrapped.adv_step_size) == (0.2, 0.2)
     assert wrapped.adv_grad_norm == "infinity" and wrapped.clip is None
