@@ -8,9 +8,26 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import DataFileMissing
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = REPO_ROOT / "data"
+# The manifests ship inside the package (package data in pyproject.toml), so
+# a wheel install (`pip install .`, `pip install git+...`) finds them too,
+# not only a checkout.
+DATA_DIR = Path(__file__).resolve().parent / "data"
 SEED = 0
+
+
+def data_file(name: str) -> Path:
+    """The package data file `name`; a clear error if the install lacks it."""
+    path = DATA_DIR / name
+    if not path.is_file():
+        raise DataFileMissing(
+            f"advbook's data file {path} is missing: this install of advbook "
+            "lacks its package data. Reinstall it, from a checkout with "
+            "`pip install --force-reinstall --no-deps .` (in a checkout, "
+            "`git checkout -- advbook/data` first restores deleted files).")
+    return path
 
 
 def smoke() -> bool:
