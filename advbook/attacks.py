@@ -247,5 +247,5 @@ def run_attack(attack: fb.attacks.Attack, fmodel: fb.TensorFlowModel,
 
 
 def migration_table() -> pd.DataFrame:
-    """foolbox 1/2 calls beside their foolbox 3 equivalents (advbook/data/)."""
+    """foolbox 1/2 calls beside their foolbox 3 equivalents (data/)."""
     return pd.read_csv(data_file("foolbox_migration.csv")).set_index("topic")

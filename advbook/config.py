@@ -11,10 +11,19 @@ import numpy as np
 from .errors import DataFileMissing
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# The manifests ship inside the package (package data in pyproject.toml), so
-# a wheel install (`pip install .`, `pip install git+...`) finds them too,
-# not only a checkout.
-DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+def _data_dir() -> Path:
+    """data/ as installed: the package advbook.data (see pyproject.toml)."""
+    from importlib.resources import files
+
+    try:
+        return Path(str(files("advbook.data")))
+    except ModuleNotFoundError:  # an install without its data: data_file says so
+        return REPO_ROOT / "data"
+
+
+DATA_DIR = _data_dir()
 SEED = 0
 
 
@@ -26,7 +35,7 @@ def data_file(name: str) -> Path:
             f"advbook's data file {path} is missing: this install of advbook "
             "lacks its package data. Reinstall it, from a checkout with "
             "`pip install --force-reinstall --no-deps .` (in a checkout, "
-            "`git checkout -- advbook/data` first restores deleted files).")
+            "`git checkout -- data` first restores deleted files).")
     return path
 
 

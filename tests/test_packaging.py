@@ -12,8 +12,8 @@ import advbook as ab
 from advbook import config, images
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA_FILES = sorted(p.name for p in (ROOT / "advbook" / "data").iterdir()
-                    if p.is_file())
+DATA_FILES = sorted(p.name for p in (ROOT / "data").iterdir()
+                    if p.suffix == ".csv")
 
 
 def test_the_package_holds_its_data_files():
@@ -29,8 +29,9 @@ def test_the_wheel_ships_the_data_files(tmp_path):
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
-    shutil.copytree(ROOT / "advbook", src / "advbook",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("advbook", "data"):
+        shutil.copytree(ROOT / folder, src / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", str(src), "--no-deps",
          "--no-build-isolation", "--quiet", "-w", str(tmp_path / "dist")],
@@ -38,8 +39,12 @@ def test_the_wheel_ships_the_data_files(tmp_path):
     (wheel,) = (tmp_path / "dist").glob("advbook-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     missing = [f for f in DATA_FILES if f"advbook/data/{f}" not in names]
-    assert not missing, f"{wheel.name} lacks advbook/data/{missing}: add them " \
-                        "to [tool.setuptools.package-data] in pyproject.toml"
+    assert not missing, f"{wheel.name} lacks advbook/data/{missing}: map data/ " \
+                        "to advbook.data in pyproject.toml's [tool.setuptools]"
+
+
+def test_the_checkout_reads_data_from_the_top_level_folder():
+    assert config.DATA_DIR.resolve() == (ROOT / "data").resolve()
 
 
 @pytest.fixture
