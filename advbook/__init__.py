@@ -11,8 +11,8 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from .config import seed_everything, smoke
-from .errors import (AdvbookError, ImageLoadError, InvalidArgument,
-                     UnknownModel, WeightsUnavailable)
+from .errors import (AdvbookError, DataFileMissing, ImageLoadError,
+                     InvalidArgument, UnknownModel, WeightsUnavailable)
 from .images import load_image, sample_names
 
 __version__ = "0.1.0"
@@ -46,6 +46,7 @@ def doctor() -> None:
     print(report())
 
 
-__all__ = ["AdvbookError", "ImageLoadError", "InvalidArgument",
-           "UnknownModel", "WeightsUnavailable", "__version__", "doctor",
+__all__ = ["AdvbookError", "DataFileMissing", "ImageLoadError",
+           "InvalidArgument", "UnknownModel", "WeightsUnavailable",
+           "__version__", "doctor",
            "load_image", "sample_names", "seed_everything", "smoke"]

@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import imagenet, models
 from .checks import check_epsilons, check_labels, check_positive_int
-from .config import DATA_DIR
+from .config import data_file
 from .errors import InvalidArgument
 from .images import check_images
 from .progress import tqdm
@@ -247,5 +247,5 @@ def run_attack(attack: fb.attacks.Attack, fmodel: fb.TensorFlowModel,
 
 
 def migration_table() -> pd.DataFrame:
-    """foolbox 1/2 calls beside their foolbox 3 equivalents (data/foolbox_migration.csv)."""
-    return pd.read_csv(DATA_DIR / "foolbox_migration.csv").set_index("topic")
+    """foolbox 1/2 calls beside their foolbox 3 equivalents (data/)."""
+    return pd.read_csv(data_file("foolbox_migration.csv")).set_index("topic")

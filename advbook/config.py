@@ -8,9 +8,35 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import DataFileMissing
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = REPO_ROOT / "data"
+
+
+def _data_dir() -> Path:
+    """data/ as installed: the package advbook.data (see pyproject.toml)."""
+    from importlib.resources import files
+
+    try:
+        return Path(str(files("advbook.data")))
+    except ModuleNotFoundError:  # an install without its data: data_file says so
+        return REPO_ROOT / "data"
+
+
+DATA_DIR = _data_dir()
 SEED = 0
+
+
+def data_file(name: str) -> Path:
+    """The package data file `name`; a clear error if the install lacks it."""
+    path = DATA_DIR / name
+    if not path.is_file():
+        raise DataFileMissing(
+            f"advbook's data file {path} is missing: this install of advbook "
+            "lacks its package data. Reinstall it, from a checkout with "
+            "`pip install --force-reinstall --no-deps .` (in a checkout, "
+            "`git checkout -- data` first restores deleted files).")
+    return path
 
 
 def smoke() -> bool:

@@ -33,3 +33,7 @@ class InvalidArgument(AdvbookError, ValueError):
 
 class ExerciseError(AdvbookError):
     """An exercise id that does not exist, or an answer of the wrong kind."""
+
+
+class DataFileMissing(AdvbookError, FileNotFoundError):
+    """A data file that should ship inside the package is not installed."""

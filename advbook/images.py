@@ -23,11 +23,11 @@ from typing import Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .config import DATA_DIR
+from . import config
 from .errors import ImageLoadError, InvalidArgument
 
 MAX_PIXELS = 50_000_000  # a 7000x7000 photo fits; decompression bombs don't
-SAMPLES_MANIFEST = DATA_DIR / "samples.csv"
+SAMPLES_MANIFEST = "samples.csv"  # in data/ (installed as advbook.data)
 
 Size = Union[int, tuple[int, int], None]
 
@@ -57,7 +57,7 @@ class Sample:
 @lru_cache(maxsize=1)
 def samples() -> dict[str, Sample]:
     """The sample registry, read from data/samples.csv."""
-    with open(SAMPLES_MANIFEST, newline="", encoding="utf-8") as fh:
+    with open(config.data_file(SAMPLES_MANIFEST), newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     return {row["name"]: Sample(**row) for row in rows}
 

@@ -150,7 +150,7 @@ def export_deck(executed: Path, out: Path) -> Path:
     if remote:
         raise SlidesError(
             f"{executed.name}: the deck would load {', '.join(remote[:3])} from "
-            "the network; put the file in the notebook (or data/) instead of "
+            "the network; attach the file to the notebook instead of "
             "linking to it")
     deck = out / f"{executed.stem}.slides.html"
     write_atomically(deck, page)

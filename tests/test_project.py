@@ -29,8 +29,45 @@ def test_environment_yml_installs_what_pyproject_declares():
     listed = dict(_name_and_bound(r) for r in conda + pip
                   if not r.startswith(("-e", "python=", "pip")) or r.startswith("pillow"))
     listed.pop("python", None)
+    # Node.js is no Python package: it fetches reveal.js and MathJax for the
+    # decks, as npm does outside conda.
+    assert listed.pop("nodejs", None) is not None, "environment.yml lacks nodejs"
     assert listed == declared
     assert "-e ." in pip, "the conda env must install advbook itself"
+
+
+LOCK = ROOT / "requirements-lock.txt"
+
+
+def locked_versions(text: str) -> dict[str, str]:
+    """'numpy==2.4.6 ; marker' lines -> {'numpy': '2.4.6'}."""
+    pins = {}
+    for line in text.splitlines():
+        match = re.match(r"([A-Za-z0-9_.\-]+)==([^\s;]+)", line)
+        if match:
+            pins[match[1].lower().replace("_", "-")] = match[2]
+    return pins
+
+
+def test_the_lock_pins_every_declared_dependency_within_its_bounds():
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = locked_versions(LOCK.read_text())
+    stale = []
+    for spec in project["dependencies"]:
+        req = Requirement(spec)
+        name = req.name.lower().replace("_", "-")
+        if name not in pins or not req.specifier.contains(pins[name], prereleases=True):
+            stale.append(f"{spec} (locked: {pins.get(name, 'nothing')})")
+    assert not stale, f"requirements-lock.txt is out of step with " \
+                      f"pyproject.toml for {stale}: run `make lock`"
+    assert "make lock" in LOCK.read_text(), "the lock says how to refresh it"
+
+
+def test_locked_versions_reads_pins_and_markers():
+    text = "numpy==2.4.6\n    # via pandas\nappnope==1.0.0 ; sys_platform == 'darwin'\n"
+    assert locked_versions(text) == {"numpy": "2.4.6", "appnope": "1.0.0"}
 
 
 def test_readme_opens_with_the_two_commands_ci_runs():

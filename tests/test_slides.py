@@ -17,10 +17,18 @@ from PIL import Image
 from advbook import book, slides
 
 CHAPTERS = book.chapters()
-pytestmark = pytest.mark.skipif(
-    slides.find_chromium() is None,
-    reason="Chromium is not installed (Debian: apt-get install chromium; "
-           ".ci/run installs it, so CI never skips these)")
+pytestmark = [
+    pytest.mark.skipif(
+        slides.find_chromium() is None,
+        reason="Chromium is not installed (Debian: apt-get install chromium; "
+               ".ci/run installs it, so CI never skips these)"),
+    # Python-only readers: say what is missing instead of failing in vendor().
+    pytest.mark.skipif(
+        not (slides.NODE_MODULES / "reveal.js").is_dir(),
+        reason="the slide tests need Node.js 18+: npm fetches reveal.js and "
+               "MathJax into node_modules/ (`make slides` runs `npm ci`; "
+               ".ci/run installs npm, so CI never skips these)"),
+]
 
 
 @pytest.fixture(scope="module")
