@@ -118,12 +118,17 @@ def _grad_step(recipe: _LossRecipe) -> Callable:
         make_loss, model = recipe.make_loss, recipe.model
 
         # The loss is rebuilt inside the trace, so the labels are a graph
-        # input and one trace serves every batch of that shape.
+        # input and one trace serves every batch of that shape (after a
+        # second batch size, of any). The tape is written out because
+        # eagerpy's asserts equal static shapes, which an unknown batch
+        # dimension never has.
         @tf.function(reduce_retracing=True)
         def step(x, labels):
             loss_fn = make_loss(model, ep.astensor(labels))
-            loss, grad = ep.value_and_grad(loss_fn, ep.astensor(x))
-            return loss.raw, grad.raw
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                loss = loss_fn(ep.astensor(x)).raw
+            return loss, tape.gradient(loss, x)
 
         per_model[key] = step
     return per_model[key]

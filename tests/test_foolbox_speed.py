@@ -127,13 +127,26 @@ def test_compiled_step_gives_tapes_value_and_gradient(tiny):
     np.testing.assert_allclose(grad.numpy(), want_grad.numpy(), rtol=1e-5, atol=1e-9)
 
 
-def test_one_trace_serves_every_attack_object_and_epsilon(tiny):
-    _, fast, x, y = tiny
+def test_one_trace_serves_every_attack_object_and_epsilon():
+    _, fast = _tiny_models()
+    x = tf.constant(np.random.default_rng(1).uniform(0, 1, (4, 12, 12, 3)), tf.float32)
+    y = attacks.as_label_tensor([1, 2, 3, 4])
     for eps in (0.01, 0.02):
         attacks.compiled(fb.attacks.FGSM())(fast, x, y, epsilons=eps)
         attacks.compiled(fb.attacks.LinfPGD(steps=2))(fast, x, y, epsilons=[eps, 2 * eps])
     [step] = fast.__dict__["_advbook_grad_steps"].values()
     assert step.experimental_get_tracing_count() == 1
+
+
+def test_new_batch_sizes_work_and_stop_retracing(tiny):
+    eager, fast, x, y = tiny
+    fgsm = fb.attacks.FGSM()
+    for n in (8, 3, 5):  # the second size relaxes the trace to any batch
+        np.testing.assert_array_equal(
+            _adversarials(attacks.compiled(fgsm), fast, x[:n], y[:n], 0.05),
+            _adversarials(fgsm, eager, x[:n], y[:n], 0.05))
+    [step] = fast.__dict__["_advbook_grad_steps"].values()
+    assert step.experimental_get_tracing_count() <= 2
 
 
 def test_compiled_leaves_the_callers_attack_and_other_attacks_alone():
