@@ -16,7 +16,12 @@ EPS = 4.0
 
 @pytest.fixture(scope="module")
 def lite0():
-    return models.load("efficientnet_lite0")
+    # Its own Classifier, so its compiled forward has traced for these
+    # batches only. Once relaxed to any batch size (after other tests), a
+    # trace may round differently and flip the sign of near-zero gradients:
+    # 41 of 301,056 FGSM pixels did after tests/test_attacks.py.
+    shared = models.load("efficientnet_lite0")
+    return models.Classifier(shared.spec, shared.keras_model)
 
 
 @pytest.fixture(scope="module")
