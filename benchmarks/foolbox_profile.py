@@ -12,9 +12,10 @@ Two measurements per model and batch.
    The tape runs a tf.function as two graph calls: a forward that exports
    its intermediates and a backward that differentiates with respect to
    every input of the call, the captured weights included.
-2. cProfile of one warm foolbox LinfPGD call on each wrapper: the share of
-   time inside compiled graphs, the rest being eager ops and eagerpy's
-   Python, and whether any tf.function traced again.
+2. cProfile of one warm foolbox LinfPGD call on each wrapper (and of L2FMN,
+   which compiled() cannot reach): the share of time inside compiled graphs,
+   the rest being eager ops and eagerpy's Python, and whether any
+   tf.function traced again.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from advbook import attacks, models
 from .pgd_profile import seconds_in_compiled_step
 from .pgd_step import EPS, STEP, build_parser, cases
 from .timing import markdown_table, timed_rounds, write_csv
+
+WRAPPERS = 4  # rows eager_share returns per case
 
 
 def _loss(logits: Any, y: Any) -> Any:
@@ -123,11 +126,16 @@ def eager_share(clf: models.Classifier, x: np.ndarray, y: np.ndarray,
         "advbook.foolbox_model": (attacks.foolbox_model(clf), pgd),
         "foolbox_model + compiled()": (attacks.foolbox_model(clf),
                                        attacks.compiled(pgd)),
+        # FMN builds its loss inside run(), out of compiled()'s reach.
+        "L2FMN on foolbox_model": (attacks.foolbox_model(clf),
+                                   fb.attacks.L2FMNAttack(steps=steps)),
     }
     rows = []
     for name, (fmodel, attack) in wrappers.items():
-        def run(fmodel=fmodel, attack=attack):
-            return attack(fmodel, x_tf, y_tf, epsilons=EPS)
+        eps = None if "FMN" in name else EPS
+
+        def run(fmodel=fmodel, attack=attack, eps=eps):
+            return attack(fmodel, x_tf, y_tf, epsilons=eps)
 
         run()  # trace outside the profile
         before = _traces(fmodel)
@@ -151,10 +159,10 @@ def main(argv: list[str] | None = None) -> tuple[list[dict], list[dict]]:
         splits.append({**case, **tape_split(clf, x, y, args.repeats)})
         print(markdown_table(splits[-1:]), flush=True)
         shares += [{**case, **row} for row in eager_share(clf, x, y, args.steps)]
-        print(markdown_table(shares[-3:]), flush=True)
+        print(markdown_table(shares[-len(WRAPPERS):]), flush=True)
     print("\none gradient, as a multiple of the raw compiled step's")
     print(markdown_table(splits))
-    print(f"\none warm LinfPGD call of {args.steps} steps")
+    print(f"\none warm call of {args.steps} steps")
     print(markdown_table(shares))
     stem = args.csv or "foolbox"
     print(f"wrote {write_csv(splits, stem + '_tape_split')}, "
