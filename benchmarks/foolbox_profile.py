@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> tuple[list[dict], list[dict]]:
         splits.append({**case, **tape_split(clf, x, y, args.repeats)})
         print(markdown_table(splits[-1:]), flush=True)
         shares += [{**case, **row} for row in eager_share(clf, x, y, args.steps)]
-        print(markdown_table(shares[-len(WRAPPERS):]), flush=True)
+        print(markdown_table(shares[-WRAPPERS:]), flush=True)
     print("\none gradient, as a multiple of the raw compiled step's")
     print(markdown_table(splits))
     print(f"\none warm call of {args.steps} steps")
