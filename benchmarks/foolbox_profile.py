@@ -13,9 +13,11 @@ Two measurements per model and batch.
    its intermediates and a backward that differentiates with respect to
    every input of the call, the captured weights included.
 2. cProfile of one warm foolbox LinfPGD call on each wrapper (and of L2FMN,
-   which compiled() cannot reach): the share of time inside compiled graphs,
-   the rest being eager ops and eagerpy's Python, and whether any
-   tf.function traced again.
+   which compiled() cannot reach): the time inside calls of tf.functions
+   (the forward, or compiled()'s whole step) and whether any traced again.
+   For the taped wrappers the rest holds the tape's backward graph, which
+   tape.gradient runs, besides eager ops and eagerpy's Python; with
+   compiled() the rest is foolbox's own loop alone.
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ def _traces(fmodel: Any) -> int:
 
 def eager_share(clf: models.Classifier, x: np.ndarray, y: np.ndarray,
                 steps: int) -> list[dict]:
-    """cProfile one warm LinfPGD call per wrapper: graph time against the rest."""
+    """cProfile one warm call per wrapper: time in tf.function calls against the rest."""
     import foolbox as fb
     import tensorflow as tf
 
@@ -144,7 +146,7 @@ def eager_share(clf: models.Classifier, x: np.ndarray, y: np.ndarray,
         stats = pstats.Stats(profiler)
         total = stats.total_tt  # type: ignore[attr-defined]
         inside = seconds_in_compiled_step(stats)
-        rows.append({"wrapper": name, "s_total": total, "s_in_graphs": inside,
+        rows.append({"wrapper": name, "s_total": total, "s_in_function_calls": inside,
                      "outside_pct": 100 * (total - inside) / total,
                      "retraces": _traces(fmodel) - before})
     return rows
