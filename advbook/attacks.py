@@ -83,7 +83,7 @@ def foolbox_model(name_or_model: Union[str, models.Classifier]) -> fb.TensorFlow
                                   preprocessing=classifier.preprocessing.foolbox())
 
 
-BaseGradientDescent = fb.attacks.gradient_descent_base.BaseGradientDescent
+_BaseGradientDescent = fb.attacks.gradient_descent_base.BaseGradientDescent
 
 
 class _LossRecipe:
@@ -103,7 +103,7 @@ class _LossRecipe:
         """foolbox's own loss depends on nothing but (model, labels), so every
         attack object shares one trace; an overridden one gets its own."""
         func = getattr(self.make_loss, "__func__", None)
-        return func if func is BaseGradientDescent.get_loss_fn else self.make_loss
+        return func if func is _BaseGradientDescent.get_loss_fn else self.make_loss
 
 
 def _grad_step(recipe: _LossRecipe) -> Callable:
@@ -144,7 +144,7 @@ class _CompiledGradient:
     projection and the criterion stay foolbox's own.
     """
 
-    def __init__(self, attack: BaseGradientDescent):
+    def __init__(self, attack: _BaseGradientDescent):
         self.make_loss = attack.get_loss_fn
         self.eager_value_and_grad = attack.value_and_grad
 
@@ -166,7 +166,7 @@ def compiled(attack: fb.attacks.Attack) -> fb.attacks.Attack:
     (FGSM, FGM, L1/L2/LinfPGD, BIM, ...) on TensorFlow models; any other
     attack comes back as it was.
     """
-    if not isinstance(attack, BaseGradientDescent) or hasattr(attack, "_advbook_compiled"):
+    if not isinstance(attack, _BaseGradientDescent) or hasattr(attack, "_advbook_compiled"):
         return attack
     import copy
 
