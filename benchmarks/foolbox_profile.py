@@ -8,7 +8,8 @@ Two measurements per model and batch.
    compiled step (interleaved rounds, medians): the forward pass under
    foolbox's eager GradientTape and the tape's backward, once with the
    weights captured by the tf.function (what advbook did before) and once
-   with them read as constants (models.Classifier.compiled_forward now).
+   with them read as constants (models.Classifier.compiled_forward now);
+   and compiled()'s one-call step, the same work as the raw step.
    The tape runs a tf.function as two graph calls: a forward that exports
    its intermediates and a backward that differentiates with respect to
    every input of the call, the captured weights included.
@@ -89,9 +90,11 @@ def tape_split(clf: models.Classifier, x: np.ndarray, y: np.ndarray,
         return tape.gradient(loss, x)
 
     inference = clf.compiled_forward()
+    step = _compiled_step(clf, x_tf, y_tf)
     captured: list = []
     frozen: list = []
     runs = {"raw": lambda: raw_gradient(x_tf).numpy(),
+            "compiled": lambda: step(x_tf, y_tf)[1].numpy(),
             "inference": lambda: inference(prep(x_tf)).numpy(),
             "captured": _taped(_captured_forward(clf), prep, x_tf, y_tf, captured),
             "frozen": _taped(inference, prep, x_tf, y_tf, frozen)}
@@ -99,12 +102,23 @@ def tape_split(clf: models.Classifier, x: np.ndarray, y: np.ndarray,
     del captured[0], frozen[0]  # the warm-up call traced
     raw = statistics.median(times["raw"])
     row = {"s_raw_gradient": raw,
+           "x_compiled_step": statistics.median(times["compiled"]) / raw,
            "x_inference_forward": statistics.median(times["inference"]) / raw}
     for name, phases in (("captured", captured), ("frozen", frozen)):
         row[f"x_{name}_forward"] = statistics.median(p[0] for p in phases) / raw
         row[f"x_{name}_backward"] = statistics.median(p[1] for p in phases) / raw
         row[f"x_{name}_total"] = statistics.median(sum(p) for p in phases) / raw
     return row
+
+
+def _compiled_step(clf: models.Classifier, x: Any, y: Any) -> Callable:
+    """compiled()'s loss-and-gradient step on foolbox_model, traced for x."""
+    import foolbox as fb
+
+    fmodel = attacks.foolbox_model(clf)
+    attacks.compiled(fb.attacks.FGSM())(fmodel, x, y, epsilons=EPS)
+    [step] = fmodel.__dict__["_advbook_grad_steps"].values()
+    return step
 
 
 def _traces(fmodel: Any) -> int:
