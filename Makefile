@@ -61,10 +61,11 @@ test-structure: $(STAMP)  ## ImageNet chapters on ResNet-50 / Inception-V3
 # Speed comparisons (not tests): tables on screen, CSV in build/bench/.
 # A quick look: make bench BENCH_ARGS="--models efficientnet_lite0 --batches 1"
 BENCH_ARGS ?=
-bench: $(STAMP)  ## PGD step: raw TF vs foolbox vs advbook vs ART
+bench: $(STAMP)  ## PGD step: raw TF vs foolbox (eager, through advbook) vs advbook vs ART
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python -m benchmarks.pgd_step $(BENCH_ARGS)
 	$(BIN)/python -m benchmarks.pgd_profile $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.foolbox_profile $(BENCH_ARGS)
 
 # Where JupyterLab listens. In a container or on a remote machine, use
 # LAB_IP=0.0.0.0 and publish or forward LAB_PORT.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import types
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 import eagerpy as ep
 import foolbox as fb
@@ -76,11 +76,107 @@ def foolbox_model(name_or_model: Union[str, models.Classifier]) -> fb.TensorFlow
             "foolbox_model needs a registry name such as 'efficientnet_lite0' "
             f"or an advbook Classifier; got {type(name_or_model).__name__}")
     # foolbox would call the keras model eagerly; the compiled forward pass
-    # runs about twice as fast, and gradients still flow through it.
+    # runs about twice as fast, and input gradients still flow through it.
+    # compiled(attack) goes further: the whole gradient step in one call.
     forward = classifier.compiled_forward()
     with tf.device(device()):
         return fb.TensorFlowModel(forward, bounds=(0, 255), device=device(),
                                   preprocessing=classifier.preprocessing.foolbox())
+
+
+_BaseGradientDescent = fb.attacks.gradient_descent_base.BaseGradientDescent
+
+
+class _LossRecipe:
+    """foolbox's loss_fn, with what built it, so a trace can rebuild it.
+
+    Calling it runs foolbox's own loss, eagerly, as before.
+    """
+
+    def __init__(self, make_loss: Callable, model: fb.Model, labels: ep.Tensor):
+        self.make_loss, self.model, self.labels = make_loss, model, labels
+        self.eager = make_loss(model, labels)
+
+    def __call__(self, x: ep.Tensor) -> ep.Tensor:
+        return self.eager(x)
+
+    def cache_key(self) -> Any:
+        """foolbox's own loss depends on nothing but (model, labels), so every
+        attack object shares one trace; an overridden one gets its own."""
+        func = getattr(self.make_loss, "__func__", None)
+        return func if func is _BaseGradientDescent.get_loss_fn else self.make_loss
+
+
+def _grad_step(recipe: _LossRecipe) -> Callable:
+    """(x, labels) -> (loss, ∂loss/∂x) as one tf.function, cached per recipe."""
+    import tensorflow as tf
+
+    # Kept on the model, so the traces go when it goes. The model is part
+    # of the key because copy.copy(model) (transform_bounds) shares the dict.
+    per_model = recipe.model.__dict__.setdefault("_advbook_grad_steps", {})
+    key = (recipe.cache_key(), recipe.model)
+    if key not in per_model:
+        make_loss, model = recipe.make_loss, recipe.model
+
+        # The loss is rebuilt inside the trace, so the labels are a graph
+        # input and one trace serves every batch of that shape (after a
+        # second batch size, of any). The tape is written out because
+        # eagerpy's asserts equal static shapes, which an unknown batch
+        # dimension never has.
+        @tf.function(reduce_retracing=True)
+        def step(x, labels):
+            loss_fn = make_loss(model, ep.astensor(labels))
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                loss = loss_fn(ep.astensor(x)).raw
+            return loss, tape.gradient(loss, x)
+
+        per_model[key] = step
+    return per_model[key]
+
+
+class _CompiledGradient:
+    """An attack's get_loss_fn and value_and_grad, replaced (foolbox allows both).
+
+    foolbox's loop calls value_and_grad(loss_fn, x) once per step. Eagerly
+    that is a tape around the loss ops and the compiled forward, which TF
+    runs as two graph calls (see foolbox_model). Here loss, forward and
+    backward are one tf.function, as in ab.tf_attacks; the loop, the
+    projection and the criterion stay foolbox's own.
+    """
+
+    def __init__(self, attack: _BaseGradientDescent):
+        self.make_loss = attack.get_loss_fn
+        self.eager_value_and_grad = attack.value_and_grad
+
+    def get_loss_fn(self, model: fb.Model, labels: ep.Tensor) -> _LossRecipe:
+        return _LossRecipe(self.make_loss, model, labels)
+
+    def value_and_grad(self, loss_fn: Callable, x: ep.Tensor) -> tuple:
+        if not (isinstance(loss_fn, _LossRecipe) and isinstance(x, ep.TensorFlowTensor)):
+            return self.eager_value_and_grad(loss_fn, x)
+        loss, grad = _grad_step(loss_fn)(x.raw, loss_fn.labels.raw)
+        return ep.astensor(loss), ep.astensor(grad)
+
+
+def compiled(attack: fb.attacks.Attack) -> fb.attacks.Attack:
+    """The same foolbox attack, each loss-and-gradient step one compiled call.
+
+    Call it as the attack itself: `compiled(fb.attacks.LinfPGD())(fmodel, x,
+    criterion, epsilons=...)`. It speeds up foolbox's gradient-descent family
+    (FGSM, FGM, L1/L2/LinfPGD, BIM, ...) on TensorFlow models; any other
+    attack comes back as it was.
+    """
+    if not isinstance(attack, _BaseGradientDescent) or hasattr(attack, "_advbook_compiled"):
+        return attack
+    import copy
+
+    fast = copy.copy(attack)  # the caller's attack object stays eager
+    hooks = _CompiledGradient(attack)
+    fast.get_loss_fn = hooks.get_loss_fn  # type: ignore[method-assign]
+    fast.value_and_grad = hooks.value_and_grad  # type: ignore[method-assign]
+    fast._advbook_compiled = True  # type: ignore[attr-defined]
+    return fast
 
 
 def as_label_tensor(labels: Any) -> Any:

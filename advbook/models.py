@@ -148,13 +148,28 @@ class Classifier:
         return top_k(self.probs(batch)[0], k)
 
     def compiled_forward(self) -> Any:
-        """preprocessed input -> logits, as a tf.function (traced once)."""
+        """preprocessed input -> logits, as a tf.function (traced once).
+
+        The weights are read as constants. Under an eager GradientTape (as
+        foolbox calls it) TF splits a tf.function into a forward and a
+        backward built for every input of the call, captured weights
+        included, so each attack step also computed the weight gradients;
+        profiled in benchmarks/foolbox_profile.py. keras 3's stateless_call
+        takes the weights' values, and stop_gradient leaves only the input
+        gradient to compute.
+        """
         if self._compiled is None:
             import tensorflow as tf
 
             model = self.keras_model
-            self._compiled = tf.function(lambda x: model(x, training=False),
-                                         reduce_retracing=True)
+
+            @tf.function(reduce_retracing=True)
+            def forward(x):
+                weights = [tf.stop_gradient(v.value) for v in model.trainable_variables]
+                state = [tf.stop_gradient(v.value) for v in model.non_trainable_variables]
+                return model.stateless_call(weights, state, x, training=False)[0]
+
+            self._compiled = forward
         return self._compiled
 
 
