@@ -305,7 +305,9 @@ def run_attack(attack: fb.attacks.Attack, fmodel: fb.TensorFlowModel,
                progress: Optional[bool] = None) -> AttackResult:
     """Run a foolbox attack over a batch in chunks, for every ε.
 
-    progress=None leaves the bar to tqdm's defaults (TQDM_DISABLE=1 hides it).
+    Gradient attacks run through `compiled` (the same results, one compiled
+    call per step). progress=None leaves the bar to tqdm's defaults
+    (TQDM_DISABLE=1 hides it).
     """
     import tensorflow as tf
 
@@ -314,6 +316,7 @@ def run_attack(attack: fb.attacks.Attack, fmodel: fb.TensorFlowModel,
     criterion = _criterion_for(labels_or_criterion, len(x))
     batch_size = check_positive_int("batch_size", batch_size)
     fmodel = _as_fmodel(fmodel)
+    attack = compiled(attack)
 
     def probs(batch: np.ndarray) -> np.ndarray:
         return models.softmax(fmodel(tf.constant(batch)).numpy())
