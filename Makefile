@@ -14,20 +14,26 @@ NODE_STAMP := node_modules/.package-lock.json
 # Each notebook cell may take this long in the smoke test (seconds).
 CELL_TIMEOUT ?= 900
 
-.PHONY: book slides handouts test test-main test-python test-swapped test-structure bench lab \
-	lab-student doctor student lock clean
+.PHONY: book slides handouts site test test-main test-python test-swapped test-structure \
+	bench lab lab-student doctor student lock clean
 
-# Decks and handouts are made even when a chapter fails; make still fails.
-book: $(STAMP) $(NODE_STAMP)  ## every chapter at full size, decks, handouts
+# Decks, handouts and the site are made even when a chapter fails (it shows
+# its last good run, or is left out); make still fails.
+book: $(STAMP) $(NODE_STAMP)  ## every chapter at full size, decks, handouts, site
 	$(BIN)/python -m advbook book; book=$$?; \
 	  $(BIN)/python -m advbook slides && \
-	  $(BIN)/python -m advbook handouts --optional && exit $$book
+	  $(BIN)/python -m advbook handouts --optional && \
+	  $(BIN)/python -m advbook site && exit $$book
 
 slides: $(STAMP) $(NODE_STAMP)  ## reveal.js decks of the executed chapters
 	$(BIN)/python -m advbook slides
 
 handouts: slides  ## a PDF per deck, printed by headless Chromium
 	$(BIN)/python -m advbook handouts
+
+# The site links the decks and handouts, so it comes after them in `book`.
+site: $(STAMP) $(NODE_STAMP)  ## build/site/: the reader's book site, offline
+	$(BIN)/python -m advbook site
 
 # The chapters that run ImageNet classifiers (they call a role).
 IMAGENET_CHAPTERS := $(shell grep -l -E 'default_classifier|second_classifier' chapters/[0-9]*.ipynb)

@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 _LAZY_MODULES = (
     "adversarial_regularization", "attacks", "book", "config", "datasets",
     "efficientnet_lite", "exercises", "imagenet", "images", "machine",
-    "models", "plots", "preprocess", "progress", "slides", "small_models",
+    "models", "plots", "preprocess", "progress", "site", "slides", "small_models",
     "tf_attacks", "torch_pickle", "weights",
 )
 

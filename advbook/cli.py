@@ -1,4 +1,4 @@
-"""The `advbook` command line: doctor, weights, book, slides, handouts, student."""
+"""The `advbook` command line: doctor, weights, book, slides, handouts, student, site."""
 
 from __future__ import annotations
 
@@ -31,6 +31,16 @@ def _handouts(args: argparse.Namespace) -> int:
     from .slides import build_handouts
 
     build_handouts(optional=args.optional)
+    return 0
+
+
+def _site(_: argparse.Namespace) -> int:
+    from .site import build_site, page_sizes
+
+    out = build_site()
+    biggest = next(iter(page_sizes(out).items()))
+    print(f"site: {out / 'index.html'} (largest page {biggest[0]}, "
+          f"{biggest[1] / 1e3:.0f} kB)")
     return 0
 
 
@@ -95,6 +105,10 @@ def parser() -> argparse.ArgumentParser:
     student = commands.add_parser(
         "student", help="write build/student/: chapters without solutions")
     student.set_defaults(run=_student)
+
+    site = commands.add_parser(
+        "site", help="write build/site/: the book as a static, offline website")
+    site.set_defaults(run=_site)
     return top
 
 
