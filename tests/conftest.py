@@ -8,3 +8,34 @@ os.environ.setdefault("ADVBOOK_OFFLINE", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # The chapters' kernels inherit this: a progress bar is noise in a test log.
 os.environ.setdefault("TQDM_DISABLE", "1")
+
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def lite0():
+    """EfficientNet-Lite0, loaded once per module (its weights ship offline)."""
+    from advbook import models
+
+    return models.load("efficientnet_lite0")
+
+
+@pytest.fixture(scope="module")
+def photos(lite0):
+    """Two sample photos at Lite0's input size."""
+    return np.stack([lite0.load_image(n) for n in ("coffee", "chelsea")])
+
+
+@pytest.fixture
+def keras_home(tmp_path, monkeypatch):
+    """An empty keras cache, so no weights a developer has can leak in."""
+    from keras.src.backend import config as keras_config
+
+    from advbook import weights
+
+    monkeypatch.setattr(keras_config, "_KERAS_DIR", str(tmp_path / "keras"))
+    monkeypatch.delenv("ADVBOOK_WEIGHTS_DIR", raising=False)
+    weights._verified.clear()
+    return tmp_path / "keras" / "models"

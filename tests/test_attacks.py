@@ -11,16 +11,6 @@ from advbook.errors import InvalidArgument
 OFFLINE_MODELS = ["efficientnet_lite0", "efficientnet_lite2"]
 
 
-@pytest.fixture(scope="module")
-def lite0():
-    return models.load("efficientnet_lite0")
-
-
-@pytest.fixture(scope="module")
-def photos(lite0):
-    return np.stack([lite0.load_image(n) for n in ("coffee", "chelsea")])
-
-
 @pytest.mark.parametrize("name", OFFLINE_MODELS)
 def test_foolbox_model_matches_keras_on_random_batches(name):
     classifier = models.load(name)

@@ -23,16 +23,6 @@ def _fresh_net():
     return small_models.dense_net(hidden=(8,))
 
 
-@pytest.fixture(scope="module")
-def lite0():
-    return models.load("efficientnet_lite0")
-
-
-@pytest.fixture(scope="module")
-def photos(lite0):
-    return np.stack([lite0.load_image(n) for n in ("coffee", "chelsea")])
-
-
 # --- 1: one odd call must not poison the compiled step ----------------------
 
 def test_a_call_of_another_rank_is_refused_and_does_not_poison_later_calls(digits):

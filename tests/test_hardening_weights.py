@@ -14,17 +14,6 @@ from advbook.errors import WeightsUnavailable
 RESNET = weights.KERAS_FILES["resnet50"]
 
 
-@pytest.fixture
-def keras_home(tmp_path, monkeypatch):
-    """An empty keras cache, so no weights a developer has can leak in."""
-    from keras.src.backend import config as keras_config
-
-    monkeypatch.setattr(keras_config, "_KERAS_DIR", str(tmp_path / "keras"))
-    monkeypatch.delenv("ADVBOOK_WEIGHTS_DIR", raising=False)
-    weights._verified.clear()
-    return tmp_path / "keras" / "models"
-
-
 def _deny(monkeypatch, *places: Path):
     """Make reads under `places` fail as for another user (tests run as root)."""
     real_is_file, real_md5 = Path.is_file, weights.md5_of

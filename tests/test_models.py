@@ -9,17 +9,6 @@ from advbook import imagenet, models, preprocess, weights
 from advbook.errors import InvalidArgument, UnknownModel, WeightsUnavailable
 
 
-@pytest.fixture
-def keras_home(tmp_path, monkeypatch):
-    """An empty keras cache, so no weights a developer has can leak in."""
-    from keras.src.backend import config as keras_config
-
-    monkeypatch.setattr(keras_config, "_KERAS_DIR", str(tmp_path / "keras"))
-    monkeypatch.delenv("ADVBOOK_WEIGHTS_DIR", raising=False)
-    weights._verified.clear()
-    return tmp_path / "keras" / "models"
-
-
 def test_registry_knows_sizes_and_preprocessing():
     assert models.spec("resnet50").input_size == 224
     assert models.spec("resnet50").preprocessing is preprocess.CAFFE
