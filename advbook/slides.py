@@ -433,6 +433,38 @@ class Chromium:
         self._profile.cleanup()
 
 
+# The smallest projected text on each slide, in the deck's own pixels
+# (1280 x 720): computed font size times the zoom the deck template gives an
+# overfull slide (Element.currentCSSZoom is the product of every zoom above
+# the text). Speaker notes are not projected. A formula counts at its base
+# size: MathJax sets sub- and superscripts at 70 %, as print does, and
+# readers read them as part of the line.
+SMALLEST_TEXT_JS = r"""Reveal.getSlides().map((slide, index) => {
+    let smallest = Infinity, sample = '';
+    const walker = document.createTreeWalker(slide, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+        const text = walker.currentNode.textContent.trim();
+        let el = walker.currentNode.parentElement;
+        if (!text || el.closest('aside.notes') || !el.getClientRects().length) continue;
+        el = el.closest('.MathJax_CHTML') || el;
+        const px = parseFloat(getComputedStyle(el).fontSize) * el.currentCSSZoom;
+        if (px < smallest) { smallest = px; sample = text.slice(0, 40); }
+    }
+    const first = slide.innerText.trim().split('\n')[0];
+    return {slide: index, px: smallest, text: sample, first: first.slice(0, 60)};
+})"""
+
+
+def smallest_text(deck: Path, browser: "Chromium") -> list[dict]:
+    """Per slide: its smallest projected text size (px) and that text.
+
+    Measured in the print view, where every slide is laid out and fitted
+    at once (the deck fits only the shown slide while presenting, with the
+    same zoom)."""
+    browser.open(deck.resolve().as_uri() + "?print-pdf")
+    return browser.evaluate(SMALLEST_TEXT_JS)
+
+
 def print_handout(deck: Path, browser: Chromium | None = None) -> Path:
     """Print a deck's ?print-pdf view to PDF, one page per slide."""
     pdf = handout_path(deck)
