@@ -6,6 +6,7 @@ import base64
 import fcntl
 import html
 import json
+import math
 import os
 import re
 import select
@@ -465,19 +466,116 @@ def smallest_text(deck: Path, browser: "Chromium") -> list[dict]:
     return browser.evaluate(SMALLEST_TEXT_JS)
 
 
-def print_handout(deck: Path, browser: Chromium | None = None) -> Path:
-    """Print a deck's ?print-pdf view to PDF, one page per slide."""
+# Handout layouts: (per page, with notes) -> (landscape?, rows, columns),
+# each grid cell holding a slide, or a slide with its notes page beside it
+# (below it when there is one slide to the page). 1 per page without notes
+# is the print itself, one page per slide at the slide's own size.
+A4 = (595.28, 841.89)  # points, portrait
+HANDOUT_LAYOUTS = {
+    (2, False): (False, 2, 1),
+    (4, False): (True, 2, 2),
+    (1, True): (False, 1, 1),
+    (2, True): (True, 2, 1),
+    (4, True): (False, 4, 1),
+}
+HANDOUT_MARGIN, HANDOUT_GAP = 28.0, 10.0  # points
+
+
+def print_handout(deck: Path, browser: Chromium | None = None, per_page: int = 1,
+                  notes: bool = False) -> Path:
+    """Print a deck's ?print-pdf view to PDF: per_page slides to a page,
+    each with its speaker notes beside it when notes is set."""
+    if per_page not in (1, 2, 4):
+        raise SlidesError(f"--per-page must be 1, 2 or 4, not {per_page}")
     pdf = handout_path(deck)
     pdf.parent.mkdir(parents=True, exist_ok=True)
     own = browser is None
     browser = browser or Chromium()
     try:
-        browser.open(deck.resolve().as_uri() + "?print-pdf")
-        browser.print_pdf(pdf)
+        # reveal reads its settings from the query too: with separate-page
+        # it prints each slide's notes as a page of their own after it.
+        browser.open(deck.resolve().as_uri() + "?print-pdf"
+                     + ("&showNotes=separate-page" if notes else ""))
+        with_notes = browser.evaluate(
+            "Reveal.getSlides().map(s => !!Reveal.getSlideNotes(s))")
+        if per_page == 1 and not notes:
+            return browser.print_pdf(pdf)
+        with tempfile.TemporaryDirectory(prefix="advbook-handout-") as tmp:
+            raw = browser.print_pdf(Path(tmp) / "slides.pdf")
+            impose(raw, pdf, with_notes if notes else [False] * len(with_notes),
+                   per_page)
     finally:
         if own:
             browser.close()
     return pdf
+
+
+def impose(raw: Path, out: Path, with_notes: list[bool], per_page: int) -> Path:
+    """Place the printed pages per_page slides to an A4 sheet.
+
+    pypdf (pure Python, maintained, already used widely for exactly this)
+    places each page as a form XObject with a scale and a shift, so text
+    stays text (pdftotext, search, sharp print) and nothing is redrawn.
+    Chromium's own printing has no N-up, and reveal's print CSS lays out
+    one slide per page only.
+    """
+    from pypdf import PdfReader, PdfWriter, Transformation
+
+    pages = list(PdfReader(raw).pages)
+    if len(pages) != len(with_notes) + sum(with_notes):
+        raise SlidesError(
+            f"{out.name}: {len(pages)} printed pages for {len(with_notes)} slides "
+            f"and {sum(with_notes)} notes pages; a slide's notes are probably "
+            "longer than a page, shorten them")
+    units, it = [], iter(pages)
+    for has_notes in with_notes:
+        units.append((next(it), next(it) if has_notes else None))
+    notes = any(with_notes)
+    landscape, rows, cols = HANDOUT_LAYOUTS[(per_page, notes)]
+    width, height = (A4[1], A4[0]) if landscape else A4
+    # Panels inside a cell: the slide, then its notes to the right (below
+    # when there is one slide to the page).
+    across, down = (1, 2) if notes and per_page == 1 else ((2, 1) if notes else (1, 1))
+    slide_w, slide_h = float(pages[0].mediabox.width), float(pages[0].mediabox.height)
+    cell_w = (width - 2 * HANDOUT_MARGIN - (cols - 1) * HANDOUT_GAP) / cols
+    cell_h = (height - 2 * HANDOUT_MARGIN - (rows - 1) * HANDOUT_GAP) / rows
+    scale = min((cell_w - (across - 1) * HANDOUT_GAP) / (across * slide_w),
+                (cell_h - (down - 1) * HANDOUT_GAP) / (down * slide_h))
+    writer = PdfWriter()
+    for first in range(0, len(units), rows * cols):
+        sheet, frames = writer.add_blank_page(width, height), []
+        for n, unit in enumerate(units[first:first + rows * cols]):
+            row, col = divmod(n, cols)
+            left = HANDOUT_MARGIN + col * (cell_w + HANDOUT_GAP)
+            top = height - HANDOUT_MARGIN - row * (cell_h + HANDOUT_GAP)
+            for k, page in enumerate(unit):
+                if page is None:
+                    continue
+                x = left + (k if across == 2 else 0) * (scale * slide_w + HANDOUT_GAP)
+                y = top - ((k if down == 2 else 0) + 1) * scale * slide_h \
+                    - (k if down == 2 else 0) * HANDOUT_GAP
+                sheet.merge_transformed_page(
+                    page, Transformation().scale(scale, scale).translate(x, y))
+                frames.append((x, y, scale * slide_w, scale * slide_h))
+        _draw_frames(sheet, frames)
+    with open(out, "wb") as fh:
+        writer.write(fh)
+    return out
+
+
+def _draw_frames(sheet, frames: list[tuple[float, float, float, float]]) -> None:
+    """A thin grey line round each placed page: white slides on white paper
+    have no edge of their own, and the notes would run into the slide."""
+    from pypdf.generic import ContentStream, FloatObject
+
+    content = sheet.get_contents()
+    if content is None:
+        return
+    content = ContentStream(content, sheet.pdf)
+    content.operations += [([FloatObject(0.6)], b"G"), ([FloatObject(0.5)], b"w")]
+    for box in frames:
+        content.operations += [([FloatObject(v) for v in box], b"re"), ([], b"S")]
+    sheet.replace_contents(content)
 
 
 def pdf_pages(pdf: Path) -> int:
@@ -485,8 +583,10 @@ def pdf_pages(pdf: Path) -> int:
     return len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf.read_bytes()))
 
 
-def build_handouts(build: Path | None = None, optional: bool = False) -> list[Path]:
-    """A PDF handout per deck; with optional, skip politely without Chromium."""
+def build_handouts(build: Path | None = None, optional: bool = False,
+                   per_page: int = 1, notes: bool = False) -> list[Path]:
+    """A PDF handout per deck (per_page slides to a page, with the speaker
+    notes when notes is set); with optional, skip politely without Chromium."""
     out = slides_dir(build)
     decks = sorted(out.glob("*.slides.html"))
     if not decks:
@@ -500,15 +600,16 @@ def build_handouts(build: Path | None = None, optional: bool = False) -> list[Pa
     pdfs = []
     with Chromium() as browser:
         for deck in decks:
-            pdfs.append(print_handout(deck, browser))
+            pdfs.append(print_handout(deck, browser, per_page, notes))
             pages = pdf_pages(pdfs[-1])
             print(f"handout: {pdfs[-1]} ({pages} pages)", flush=True)
             executed = executed_notebook(deck)
             wanted = expected_slides(read_executed(executed)) \
-                if executed.exists() else pages
-            if pages != wanted:
+                if executed.exists() else pages * per_page
+            if pages != math.ceil(wanted / per_page):
                 raise SlidesError(
-                    f"{pdfs[-1].name} has {pages} pages for {wanted} slides: either "
+                    f"{pdfs[-1].name} has {pages} pages for {wanted} slides at "
+                    f"{per_page} to a page: either "
                     f"{deck.name} is older than {executed.name} (run `make slides`) "
                     "or printing split a slide")
     write_index(out)

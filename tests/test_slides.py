@@ -291,3 +291,31 @@ def test_no_slide_of_the_built_decks_shrinks_text_below_projectable(browser, dec
     small = [s for s in sizes if s["px"] < SMALLEST_PROJECTED_PX]
     assert [s for s in small if s["first"] not in known] == []
     assert {s["first"] for s in small} == known, "fixed? take it off KNOWN_CROWDED"
+
+
+def _pdf_text(pdf: Path) -> str:
+    """The PDF's text, whitespace collapsed (pdftotext breaks lines)."""
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    return " ".join(text.split())
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="needs poppler-utils")
+def test_handouts_put_2_or_4_slides_with_their_notes_on_a_page(browser, deck):
+    browser.open(deck.as_uri())
+    note = " ".join(browser.evaluate(
+        "document.querySelector('aside.notes').innerText").split()[:6])
+    assert len(note) > 15
+    count = _slide_cells(CHAPTERS[0])
+    for per_page in (2, 4):
+        pdf = slides.print_handout(deck, browser, per_page=per_page, notes=True)
+        assert slides.pdf_pages(pdf) == -(-count // per_page) > 1
+        assert note in _pdf_text(pdf)
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+        assert "(A4)" in info
+    # Without --notes the same layout leaves the notes out.
+    pdf = slides.print_handout(deck, browser, per_page=4)
+    assert slides.pdf_pages(pdf) == -(-count // 4)
+    assert note not in _pdf_text(pdf)
+    assert "Speaker notes" not in _pdf_text(pdf)
+    _offline(browser)
