@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import fcntl
 import html
 import json
 import math
 import os
 import re
-import select
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -256,72 +251,84 @@ def find_chromium() -> str | None:
     return None
 
 
-def chromium_command(profile: Path) -> list[str]:
-    """Headless Chromium that can reach nothing but local files."""
-    chromium = find_chromium()
-    if chromium is None:
-        raise SlidesError(
-            "Chromium is not installed, so no PDF handouts; install it "
-            "(Debian/Ubuntu: `apt-get install chromium`) or point "
-            "ADVBOOK_CHROMIUM at a Chrome/Chromium executable")
-    return [
-        chromium, "--headless", "--disable-gpu",
-        # Root in a container has no sandbox to offer; we only open our own files.
-        "--no-sandbox",
-        "--disable-background-networking", "--no-first-run", "--mute-audio",
-        "--hide-scrollbars", f"--user-data-dir={profile}",
-        # Any request that tries to leave the machine fails at once.
-        "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
-        "--host-resolver-rules=MAP * ~NOTFOUND",
-    ]
+# Chromium's own flags: headless, and no way off this machine.
+CHROMIUM_FLAGS = [
+    "--disable-gpu",
+    # Root in a container has no sandbox to offer; we only open our own files.
+    "--no-sandbox",
+    "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--mute-audio", "--hide-scrollbars",
+    # Any request that tries to leave the machine fails at once.
+    "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+]
+
+# One Playwright driver per process, shared by every open Chromium: its
+# synchronous API refuses a second driver in the same thread.
+_driver: Any = None
+_driver_users = 0
+
+
+def _playwright() -> Any:
+    """The shared Playwright driver, started on first use."""
+    global _driver, _driver_users
+    if _driver is None:
+        try:
+            from playwright.sync_api import sync_playwright
+        except ImportError:
+            raise SlidesError(
+                "the Python package playwright is missing; `pip install -e .` "
+                "installs it (no browser download: it drives the system Chromium)"
+            ) from None
+        _driver = sync_playwright().start()
+    _driver_users += 1
+    return _driver
+
+
+def _release_playwright() -> None:
+    global _driver, _driver_users
+    _driver_users -= 1
+    if _driver_users == 0 and _driver is not None:
+        _driver.stop()
+        _driver = None
 
 
 class Chromium:
-    """Headless Chromium driven over the DevTools protocol on a pipe.
+    """The system's headless Chromium, driven by Playwright.
 
-    `--print-to-pdf` on the command line prints when a virtual-time budget
-    runs out, and virtual time races MathJax's font loading; over the
-    protocol we print when the deck says it has settled. The pipe
-    (--remote-debugging-pipe: commands on fd 3, replies on fd 4) needs no
-    package and no port. Every request a page makes is kept in `events`.
+    Playwright (maintained by Microsoft, a stable synchronous API) speaks the
+    DevTools protocol for us; `executable_path` points it at the installed
+    Chromium, so no browser is downloaded. Chromium's own `--print-to-pdf`
+    flag cannot do the job: it prints when a virtual-time budget runs out,
+    and virtual time races MathJax's font loading, while here we print when
+    the deck says it has settled; and the tests need every request a page
+    makes, JavaScript answers and the speaker view's pop-up window, which no
+    command-line flag gives.
     """
 
     def __init__(self, width: int = SLIDE_WIDTH, height: int = SLIDE_HEIGHT) -> None:
-        self._profile = tempfile.TemporaryDirectory(prefix="advbook-chromium-")
-        to_browser, self._send_fd = os.pipe()
-        self._recv_fd, from_browser = os.pipe()
-        # Park the child's ends above 4 so dup2 onto 3 and 4 cannot clash.
-        child_in = fcntl.fcntl(to_browser, fcntl.F_DUPFD, 10)
-        child_out = fcntl.fcntl(from_browser, fcntl.F_DUPFD, 10)
-        os.close(to_browser)
-        os.close(from_browser)
-
-        def wire() -> None:  # in the child, before it closes other fds
-            os.dup2(child_in, 3)
-            os.dup2(child_out, 4)
-
-        command = chromium_command(Path(self._profile.name)) + [
-            "--remote-debugging-pipe", f"--window-size={width},{height}", "about:blank"]
-        self.process = subprocess.Popen(
-            command, preexec_fn=wire, pass_fds=(3, 4),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(child_in)
-        os.close(child_out)
-        self._buffer = b""
-        self._last_id = 0
-        self.events: list[dict] = []
-        self.session = ""  # the browser itself, until a page is attached
+        chromium = find_chromium()
+        if chromium is None:
+            raise SlidesError(
+                "Chromium is not installed, so no PDF handouts; install it "
+                "(Debian/Ubuntu: `apt-get install chromium`) or point "
+                "ADVBOOK_CHROMIUM at a Chrome/Chromium executable")
+        driver = _playwright()
         try:
-            self.call("Target.setDiscoverTargets", discover=True)
-            target = self.call("Target.createTarget", url="about:blank")["targetId"]
-            self.session = self.attach(target)
-            for domain in ("Network", "Page", "Runtime"):
-                self.call(f"{domain}.enable")
-            self.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
-                      deviceScaleFactor=1, mobile=False)
-        except BaseException:
-            self.close()
+            self.browser = driver.chromium.launch(
+                executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
+        except Exception:
+            _release_playwright()
             raise
+        self._requests: list[str] = []
+        self._failures: list[str] = []
+        self.popups: list[Any] = []  # windows the page opened (speaker view)
+        self.page = self.browser.new_page(
+            viewport={"width": width, "height": height}, device_scale_factor=1)
+        self.page.on("request", lambda request: self._requests.append(request.url))
+        self.page.on("requestfailed", lambda request: self._failures.append(
+            f"{request.url}: {request.failure}"))
+        self.page.on("popup", lambda popup: self.popups.append(popup))
 
     def __enter__(self) -> "Chromium":
         return self
@@ -329,109 +336,69 @@ class Chromium:
     def __exit__(self, *_) -> None:
         self.close()
 
-    def attach(self, target: str) -> str:
-        """A session id for talking to one page target."""
-        return self.call("Target.attachToTarget", session="",
-                         targetId=target, flatten=True)["sessionId"]
-
-    def _read(self, timeout: float) -> dict | None:
-        """One message from the browser, or None after timeout seconds."""
-        while b"\0" not in self._buffer:
-            ready, _, _ = select.select([self._recv_fd], [], [], max(timeout, 0))
-            if not ready:
-                return None
-            chunk = os.read(self._recv_fd, 1 << 20)
-            if not chunk:
-                raise SlidesError("Chromium quit unexpectedly")
-            self._buffer += chunk
-        message, self._buffer = self._buffer.split(b"\0", 1)
-        return json.loads(message)
-
-    def call(self, method: str, session: str | None = None, timeout: float = 60,
-             **params) -> dict:
-        """Send one command (to the page unless session says otherwise)."""
-        self._last_id += 1
-        message = {"id": self._last_id, "method": method, "params": params}
-        session = self.session if session is None else session
-        if session:
-            message["sessionId"] = session
-        os.write(self._send_fd, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + timeout
-        while (reply := self._read(deadline - time.monotonic())) is not None:
-            if reply.get("id") != self._last_id:
-                self.events.append(reply)
-            elif "error" in reply:
-                raise SlidesError(f"Chromium refused {method}: {reply['error']}")
-            else:
-                return reply["result"]
-        raise SlidesError(f"Chromium did not answer {method} within {timeout:.0f} s")
-
-    def evaluate(self, expression: str, session: str | None = None):
+    def evaluate(self, expression: str, page: Any = None):
         """The value of a JavaScript expression in the page (promises awaited)."""
-        result = self.call("Runtime.evaluate", session=session, expression=expression,
-                           awaitPromise=True, returnByValue=True, userGesture=True)
-        if "exceptionDetails" in result:
-            raise SlidesError(f"{expression}: {result['exceptionDetails']}")
-        return result["result"].get("value")
+        from playwright.sync_api import Error
 
-    def wait_for(self, expression: str, timeout: float = 60,
-                 session: str | None = None):
+        # Wrapped in a function: Playwright would call an expression that
+        # looks like one, e.g. `(() => {...})()`.
+        try:
+            return (page or self.page).evaluate(f"() => ({expression}\n)")
+        except Error as err:
+            raise SlidesError(f"{expression}: {err.message}") from None
+
+    def wait_for(self, expression: str, timeout: float = 60, page: Any = None):
         """Poll until the expression is truthy; return its value."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = self.evaluate(expression, session)
-            if value:
-                return value
-            time.sleep(0.1)
-        raise SlidesError(f"the deck never got to `{expression}` in {timeout:.0f} s")
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            handle = (page or self.page).wait_for_function(
+                f"() => ({expression}\n)", timeout=timeout * 1000, polling=100)
+        except PlaywrightTimeout:
+            raise SlidesError(
+                f"the deck never got to `{expression}` in {timeout:.0f} s") from None
+        return handle.json_value()
+
+    def navigate(self, url: str, timeout: float = 120) -> None:
+        """Load a page and wait for its load event."""
+        self.page.goto(url, wait_until="load", timeout=timeout * 1000)
 
     def open(self, url: str, timeout: float = 120) -> None:
         """Load a deck; return once reveal, MathJax and the fonts have settled."""
-        # The old page may have settled too: mark it to tell the two apart.
-        self.evaluate("window.advbookPreviousPage = true")
-        self.call("Page.navigate", url=url)
-        self.wait_for("!window.advbookPreviousPage && document.readyState === 'complete' && "
-                      "document.documentElement.dataset.settled === 'yes' && "
+        self.navigate(url, timeout)
+        self.wait_for("document.documentElement.dataset.settled === 'yes' && "
                       "document.fonts.status === 'loaded'", timeout)
 
     def screenshot(self) -> bytes:
         """The page as it looks now, as PNG bytes."""
-        return base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"])
+        return self.page.screenshot(type="png")
 
     def print_pdf(self, path: Path) -> Path:
         """Print the page at the size its CSS asks for (reveal sets it)."""
-        data = self.call("Page.printToPDF", timeout=300, printBackground=True,
-                         preferCSSPageSize=True, displayHeaderFooter=False,
-                         marginTop=0, marginBottom=0, marginLeft=0, marginRight=0)["data"]
-        path.write_bytes(base64.b64decode(data))
+        self.page.pdf(path=str(path), print_background=True,
+                      prefer_css_page_size=True, display_header_footer=False,
+                      margin={"top": "0", "bottom": "0", "left": "0", "right": "0"})
         return path
 
     def requests(self) -> list[str]:
-        """Every URL the pages asked for so far."""
-        return [e["params"]["request"]["url"] for e in self.events
-                if e.get("method") == "Network.requestWillBeSent"]
+        """Every URL the page asked for since it opened or was cleared."""
+        return list(self._requests)
 
     def failures(self) -> list[str]:
         """Requests that failed so far, each with Chromium's reason."""
-        urls = {e["params"]["requestId"]: e["params"]["request"]["url"]
-                for e in self.events if e.get("method") == "Network.requestWillBeSent"}
-        return [f"{urls.get(e['params']['requestId'], '?')}: {e['params']['errorText']}"
-                for e in self.events if e.get("method") == "Network.loadingFailed"]
+        return list(self._failures)
+
+    def clear(self) -> None:
+        """Forget the requests so far: the next page answers for its own."""
+        self._requests.clear()
+        self._failures.clear()
 
     def close(self) -> None:
-        """Shut the browser down and delete its profile."""
+        """Shut the browser down (Playwright deletes its profile)."""
         try:
-            self.call("Browser.close", session="", timeout=10)
-        except (SlidesError, OSError):
-            pass  # it may be gone already; we kill it below if not
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        os.close(self._send_fd)
-        os.close(self._recv_fd)
-        self._profile.cleanup()
+            self.browser.close()
+        finally:
+            _release_playwright()
 
 
 # The smallest projected text on each slide, in the deck's own pixels

@@ -6,7 +6,6 @@ import io
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import nbformat
@@ -178,23 +177,13 @@ def test_speaker_view_shows_the_notes(browser, deck):
     notes = browser.evaluate("Reveal.getCurrentSlide().querySelector('aside.notes').innerText")
     first_words = " ".join(notes.split()[:4])
     assert len(first_words) > 5
-    seen = {e["params"]["targetInfo"]["targetId"] for e in browser.events
-            if e.get("method") == "Target.targetCreated"}
-    browser.evaluate("Reveal.getPlugin('notes').open()")  # what the 's' key does
-    popup = None
-    for _ in range(100):
-        popup = next((e["params"]["targetInfo"]["targetId"] for e in browser.events
-                      if e.get("method") == "Target.targetCreated"
-                      and e["params"]["targetInfo"]["type"] == "page"
-                      and e["params"]["targetInfo"]["targetId"] not in seen), None)
-        if popup:
-            break
-        time.sleep(0.1)
-        browser.evaluate("0")  # lets pending browser events arrive
-    assert popup, "the speaker view opened no window"
+    with browser.page.expect_popup() as opened:
+        browser.evaluate("Reveal.getPlugin('notes').open()")  # what the 's' key does
+    popup = opened.value
+    assert popup in browser.popups, "the speaker view opened no window"
     shown = browser.wait_for(
         "(document.querySelector('.speaker-controls-notes .value') || {}).textContent",
-        session=browser.attach(popup))
+        page=popup)
     assert first_words in " ".join(shown.split())
 
 
@@ -203,8 +192,7 @@ def test_a_request_off_the_machine_is_seen_and_blocked(tmp_path):
     page = tmp_path / "leak.html"
     page.write_text('<img src="https://example.org/leak.png">')
     with slides.Chromium() as chromium:
-        chromium.call("Page.navigate", url=page.as_uri())
-        chromium.wait_for("document.readyState === 'complete'")
+        chromium.navigate(page.as_uri())
         assert "https://example.org/leak.png" in chromium.requests()
         assert any(f.startswith("https://example.org/leak.png: net::ERR_")
                    for f in chromium.failures()), chromium.failures()
