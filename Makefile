@@ -22,14 +22,20 @@ CELL_TIMEOUT ?= 900
 book: $(STAMP) $(NODE_STAMP)  ## every chapter at full size, decks, handouts, site
 	$(BIN)/python -m advbook book; book=$$?; \
 	  $(BIN)/python -m advbook slides && \
-	  $(BIN)/python -m advbook handouts --optional && \
+	  $(BIN)/python -m advbook handouts --optional $(HANDOUT_ARGS) && \
 	  $(BIN)/python -m advbook site && exit $$book
 
 slides: $(STAMP) $(NODE_STAMP)  ## reveal.js decks of the executed chapters
 	$(BIN)/python -m advbook slides
 
+# Slides to a handout page (1, 2 or 4) and, when not empty, speaker notes
+# beside each slide: make handouts HANDOUT_PER_PAGE=4 HANDOUT_NOTES=1
+HANDOUT_PER_PAGE ?= 1
+HANDOUT_NOTES    ?=
+HANDOUT_ARGS = --per-page $(HANDOUT_PER_PAGE) $(if $(HANDOUT_NOTES),--notes)
+
 handouts: slides  ## a PDF per deck, printed by headless Chromium
-	$(BIN)/python -m advbook handouts
+	$(BIN)/python -m advbook handouts $(HANDOUT_ARGS)
 
 # The site links the decks and handouts, so it comes after them in `book`.
 site: $(STAMP) $(NODE_STAMP)  ## build/site/: the reader's book site, offline

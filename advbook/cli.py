@@ -30,7 +30,7 @@ def _slides(_: argparse.Namespace) -> int:
 def _handouts(args: argparse.Namespace) -> int:
     from .slides import build_handouts
 
-    build_handouts(optional=args.optional)
+    build_handouts(optional=args.optional, per_page=args.per_page, notes=args.notes)
     return 0
 
 
@@ -91,6 +91,11 @@ def parser() -> argparse.ArgumentParser:
         "handouts", help="a PDF handout per deck, printed by headless Chromium")
     handouts.add_argument("--optional", action="store_true",
                           help="skip with a message when Chromium is missing")
+    handouts.add_argument("--per-page", type=int, choices=(1, 2, 4), default=1,
+                          help="slides to a page (default 1: one page per slide, "
+                               "at the slide's size; 2 and 4 go on A4)")
+    handouts.add_argument("--notes", action="store_true",
+                          help="print each slide's speaker notes beside it")
     handouts.set_defaults(run=_handouts)
 
     weights = commands.add_parser("weights", help="classifier weight files")

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import fcntl
 import html
 import json
+import math
 import os
 import re
-import select
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -255,72 +251,84 @@ def find_chromium() -> str | None:
     return None
 
 
-def chromium_command(profile: Path) -> list[str]:
-    """Headless Chromium that can reach nothing but local files."""
-    chromium = find_chromium()
-    if chromium is None:
-        raise SlidesError(
-            "Chromium is not installed, so no PDF handouts; install it "
-            "(Debian/Ubuntu: `apt-get install chromium`) or point "
-            "ADVBOOK_CHROMIUM at a Chrome/Chromium executable")
-    return [
-        chromium, "--headless", "--disable-gpu",
-        # Root in a container has no sandbox to offer; we only open our own files.
-        "--no-sandbox",
-        "--disable-background-networking", "--no-first-run", "--mute-audio",
-        "--hide-scrollbars", f"--user-data-dir={profile}",
-        # Any request that tries to leave the machine fails at once.
-        "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
-        "--host-resolver-rules=MAP * ~NOTFOUND",
-    ]
+# Chromium's own flags: headless, and no way off this machine.
+CHROMIUM_FLAGS = [
+    "--disable-gpu",
+    # Root in a container has no sandbox to offer; we only open our own files.
+    "--no-sandbox",
+    "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--mute-audio", "--hide-scrollbars",
+    # Any request that tries to leave the machine fails at once.
+    "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+]
+
+# One Playwright driver per process, shared by every open Chromium: its
+# synchronous API refuses a second driver in the same thread.
+_driver: Any = None
+_driver_users = 0
+
+
+def _playwright() -> Any:
+    """The shared Playwright driver, started on first use."""
+    global _driver, _driver_users
+    if _driver is None:
+        try:
+            from playwright.sync_api import sync_playwright
+        except ImportError:
+            raise SlidesError(
+                "the Python package playwright is missing; `pip install -e .` "
+                "installs it (no browser download: it drives the system Chromium)"
+            ) from None
+        _driver = sync_playwright().start()
+    _driver_users += 1
+    return _driver
+
+
+def _release_playwright() -> None:
+    global _driver, _driver_users
+    _driver_users -= 1
+    if _driver_users == 0 and _driver is not None:
+        _driver.stop()
+        _driver = None
 
 
 class Chromium:
-    """Headless Chromium driven over the DevTools protocol on a pipe.
+    """The system's headless Chromium, driven by Playwright.
 
-    `--print-to-pdf` on the command line prints when a virtual-time budget
-    runs out, and virtual time races MathJax's font loading; over the
-    protocol we print when the deck says it has settled. The pipe
-    (--remote-debugging-pipe: commands on fd 3, replies on fd 4) needs no
-    package and no port. Every request a page makes is kept in `events`.
+    Playwright (maintained by Microsoft, a stable synchronous API) speaks the
+    DevTools protocol for us; `executable_path` points it at the installed
+    Chromium, so no browser is downloaded. Chromium's own `--print-to-pdf`
+    flag cannot do the job: it prints when a virtual-time budget runs out,
+    and virtual time races MathJax's font loading, while here we print when
+    the deck says it has settled; and the tests need every request a page
+    makes, JavaScript answers and the speaker view's pop-up window, which no
+    command-line flag gives.
     """
 
     def __init__(self, width: int = SLIDE_WIDTH, height: int = SLIDE_HEIGHT) -> None:
-        self._profile = tempfile.TemporaryDirectory(prefix="advbook-chromium-")
-        to_browser, self._send_fd = os.pipe()
-        self._recv_fd, from_browser = os.pipe()
-        # Park the child's ends above 4 so dup2 onto 3 and 4 cannot clash.
-        child_in = fcntl.fcntl(to_browser, fcntl.F_DUPFD, 10)
-        child_out = fcntl.fcntl(from_browser, fcntl.F_DUPFD, 10)
-        os.close(to_browser)
-        os.close(from_browser)
-
-        def wire() -> None:  # in the child, before it closes other fds
-            os.dup2(child_in, 3)
-            os.dup2(child_out, 4)
-
-        command = chromium_command(Path(self._profile.name)) + [
-            "--remote-debugging-pipe", f"--window-size={width},{height}", "about:blank"]
-        self.process = subprocess.Popen(
-            command, preexec_fn=wire, pass_fds=(3, 4),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(child_in)
-        os.close(child_out)
-        self._buffer = b""
-        self._last_id = 0
-        self.events: list[dict] = []
-        self.session = ""  # the browser itself, until a page is attached
+        chromium = find_chromium()
+        if chromium is None:
+            raise SlidesError(
+                "Chromium is not installed, so no PDF handouts; install it "
+                "(Debian/Ubuntu: `apt-get install chromium`) or point "
+                "ADVBOOK_CHROMIUM at a Chrome/Chromium executable")
+        driver = _playwright()
         try:
-            self.call("Target.setDiscoverTargets", discover=True)
-            target = self.call("Target.createTarget", url="about:blank")["targetId"]
-            self.session = self.attach(target)
-            for domain in ("Network", "Page", "Runtime"):
-                self.call(f"{domain}.enable")
-            self.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
-                      deviceScaleFactor=1, mobile=False)
-        except BaseException:
-            self.close()
+            self.browser = driver.chromium.launch(
+                executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
+        except Exception:
+            _release_playwright()
             raise
+        self._requests: list[str] = []
+        self._failures: list[str] = []
+        self.popups: list[Any] = []  # windows the page opened (speaker view)
+        self.page = self.browser.new_page(
+            viewport={"width": width, "height": height}, device_scale_factor=1)
+        self.page.on("request", lambda request: self._requests.append(request.url))
+        self.page.on("requestfailed", lambda request: self._failures.append(
+            f"{request.url}: {request.failure}"))
+        self.page.on("popup", lambda popup: self.popups.append(popup))
 
     def __enter__(self) -> "Chromium":
         return self
@@ -328,124 +336,213 @@ class Chromium:
     def __exit__(self, *_) -> None:
         self.close()
 
-    def attach(self, target: str) -> str:
-        """A session id for talking to one page target."""
-        return self.call("Target.attachToTarget", session="",
-                         targetId=target, flatten=True)["sessionId"]
-
-    def _read(self, timeout: float) -> dict | None:
-        """One message from the browser, or None after timeout seconds."""
-        while b"\0" not in self._buffer:
-            ready, _, _ = select.select([self._recv_fd], [], [], max(timeout, 0))
-            if not ready:
-                return None
-            chunk = os.read(self._recv_fd, 1 << 20)
-            if not chunk:
-                raise SlidesError("Chromium quit unexpectedly")
-            self._buffer += chunk
-        message, self._buffer = self._buffer.split(b"\0", 1)
-        return json.loads(message)
-
-    def call(self, method: str, session: str | None = None, timeout: float = 60,
-             **params) -> dict:
-        """Send one command (to the page unless session says otherwise)."""
-        self._last_id += 1
-        message = {"id": self._last_id, "method": method, "params": params}
-        session = self.session if session is None else session
-        if session:
-            message["sessionId"] = session
-        os.write(self._send_fd, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + timeout
-        while (reply := self._read(deadline - time.monotonic())) is not None:
-            if reply.get("id") != self._last_id:
-                self.events.append(reply)
-            elif "error" in reply:
-                raise SlidesError(f"Chromium refused {method}: {reply['error']}")
-            else:
-                return reply["result"]
-        raise SlidesError(f"Chromium did not answer {method} within {timeout:.0f} s")
-
-    def evaluate(self, expression: str, session: str | None = None):
+    def evaluate(self, expression: str, page: Any = None):
         """The value of a JavaScript expression in the page (promises awaited)."""
-        result = self.call("Runtime.evaluate", session=session, expression=expression,
-                           awaitPromise=True, returnByValue=True, userGesture=True)
-        if "exceptionDetails" in result:
-            raise SlidesError(f"{expression}: {result['exceptionDetails']}")
-        return result["result"].get("value")
+        from playwright.sync_api import Error
 
-    def wait_for(self, expression: str, timeout: float = 60,
-                 session: str | None = None):
+        # Wrapped in a function: Playwright would call an expression that
+        # looks like one, e.g. `(() => {...})()`.
+        try:
+            return (page or self.page).evaluate(f"() => ({expression}\n)")
+        except Error as err:
+            raise SlidesError(f"{expression}: {err.message}") from None
+
+    def wait_for(self, expression: str, timeout: float = 60, page: Any = None):
         """Poll until the expression is truthy; return its value."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = self.evaluate(expression, session)
-            if value:
-                return value
-            time.sleep(0.1)
-        raise SlidesError(f"the deck never got to `{expression}` in {timeout:.0f} s")
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            handle = (page or self.page).wait_for_function(
+                f"() => ({expression}\n)", timeout=timeout * 1000, polling=100)
+        except PlaywrightTimeout:
+            raise SlidesError(
+                f"the deck never got to `{expression}` in {timeout:.0f} s") from None
+        return handle.json_value()
+
+    def navigate(self, url: str, timeout: float = 120) -> None:
+        """Load a page and wait for its load event."""
+        self.page.goto(url, wait_until="load", timeout=timeout * 1000)
 
     def open(self, url: str, timeout: float = 120) -> None:
         """Load a deck; return once reveal, MathJax and the fonts have settled."""
-        # The old page may have settled too: mark it to tell the two apart.
-        self.evaluate("window.advbookPreviousPage = true")
-        self.call("Page.navigate", url=url)
-        self.wait_for("!window.advbookPreviousPage && document.readyState === 'complete' && "
-                      "document.documentElement.dataset.settled === 'yes' && "
+        self.navigate(url, timeout)
+        self.wait_for("document.documentElement.dataset.settled === 'yes' && "
                       "document.fonts.status === 'loaded'", timeout)
 
     def screenshot(self) -> bytes:
         """The page as it looks now, as PNG bytes."""
-        return base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"])
+        return self.page.screenshot(type="png")
 
     def print_pdf(self, path: Path) -> Path:
         """Print the page at the size its CSS asks for (reveal sets it)."""
-        data = self.call("Page.printToPDF", timeout=300, printBackground=True,
-                         preferCSSPageSize=True, displayHeaderFooter=False,
-                         marginTop=0, marginBottom=0, marginLeft=0, marginRight=0)["data"]
-        path.write_bytes(base64.b64decode(data))
+        self.page.pdf(path=str(path), print_background=True,
+                      prefer_css_page_size=True, display_header_footer=False,
+                      margin={"top": "0", "bottom": "0", "left": "0", "right": "0"})
         return path
 
     def requests(self) -> list[str]:
-        """Every URL the pages asked for so far."""
-        return [e["params"]["request"]["url"] for e in self.events
-                if e.get("method") == "Network.requestWillBeSent"]
+        """Every URL the page asked for since it opened or was cleared."""
+        return list(self._requests)
 
     def failures(self) -> list[str]:
         """Requests that failed so far, each with Chromium's reason."""
-        urls = {e["params"]["requestId"]: e["params"]["request"]["url"]
-                for e in self.events if e.get("method") == "Network.requestWillBeSent"}
-        return [f"{urls.get(e['params']['requestId'], '?')}: {e['params']['errorText']}"
-                for e in self.events if e.get("method") == "Network.loadingFailed"]
+        return list(self._failures)
+
+    def clear(self) -> None:
+        """Forget the requests so far: the next page answers for its own."""
+        self._requests.clear()
+        self._failures.clear()
 
     def close(self) -> None:
-        """Shut the browser down and delete its profile."""
+        """Shut the browser down (Playwright deletes its profile)."""
         try:
-            self.call("Browser.close", session="", timeout=10)
-        except (SlidesError, OSError):
-            pass  # it may be gone already; we kill it below if not
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        os.close(self._send_fd)
-        os.close(self._recv_fd)
-        self._profile.cleanup()
+            self.browser.close()
+        finally:
+            _release_playwright()
 
 
-def print_handout(deck: Path, browser: Chromium | None = None) -> Path:
-    """Print a deck's ?print-pdf view to PDF, one page per slide."""
+# The smallest projected text on each slide, in the deck's own pixels
+# (1280 x 720): computed font size times the zoom the deck template gives an
+# overfull slide (Element.currentCSSZoom is the product of every zoom above
+# the text). Speaker notes are not projected. A formula counts at its base
+# size: MathJax sets sub- and superscripts at 70 %, as print does, and
+# readers read them as part of the line.
+SMALLEST_TEXT_JS = r"""Reveal.getSlides().map((slide, index) => {
+    let smallest = Infinity, sample = '';
+    const walker = document.createTreeWalker(slide, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+        const text = walker.currentNode.textContent.trim();
+        let el = walker.currentNode.parentElement;
+        if (!text || el.closest('aside.notes') || !el.getClientRects().length) continue;
+        el = el.closest('.MathJax_CHTML') || el;
+        const px = parseFloat(getComputedStyle(el).fontSize) * el.currentCSSZoom;
+        if (px < smallest) { smallest = px; sample = text.slice(0, 40); }
+    }
+    const first = slide.innerText.trim().split('\n')[0];
+    return {slide: index, px: smallest, text: sample, first: first.slice(0, 60)};
+})"""
+
+
+def smallest_text(deck: Path, browser: "Chromium") -> list[dict]:
+    """Per slide: its smallest projected text size (px) and that text.
+
+    Measured in the print view, where every slide is laid out and fitted
+    at once (the deck fits only the shown slide while presenting, with the
+    same zoom)."""
+    browser.open(deck.resolve().as_uri() + "?print-pdf")
+    return browser.evaluate(SMALLEST_TEXT_JS)
+
+
+# Handout layouts: (per page, with notes) -> (landscape?, rows, columns),
+# each grid cell holding a slide, or a slide with its notes page beside it
+# (below it when there is one slide to the page). 1 per page without notes
+# is the print itself, one page per slide at the slide's own size.
+A4 = (595.28, 841.89)  # points, portrait
+HANDOUT_LAYOUTS = {
+    (2, False): (False, 2, 1),
+    (4, False): (True, 2, 2),
+    (1, True): (False, 1, 1),
+    (2, True): (True, 2, 1),
+    (4, True): (False, 4, 1),
+}
+HANDOUT_MARGIN, HANDOUT_GAP = 28.0, 10.0  # points
+
+
+def print_handout(deck: Path, browser: Chromium | None = None, per_page: int = 1,
+                  notes: bool = False) -> Path:
+    """Print a deck's ?print-pdf view to PDF: per_page slides to a page,
+    each with its speaker notes beside it when notes is set."""
+    if per_page not in (1, 2, 4):
+        raise SlidesError(f"--per-page must be 1, 2 or 4, not {per_page}")
     pdf = handout_path(deck)
     pdf.parent.mkdir(parents=True, exist_ok=True)
     own = browser is None
     browser = browser or Chromium()
     try:
-        browser.open(deck.resolve().as_uri() + "?print-pdf")
-        browser.print_pdf(pdf)
+        # reveal reads its settings from the query too: with separate-page
+        # it prints each slide's notes as a page of their own after it.
+        browser.open(deck.resolve().as_uri() + "?print-pdf"
+                     + ("&showNotes=separate-page" if notes else ""))
+        with_notes = browser.evaluate(
+            "Reveal.getSlides().map(s => !!Reveal.getSlideNotes(s))")
+        if per_page == 1 and not notes:
+            return browser.print_pdf(pdf)
+        with tempfile.TemporaryDirectory(prefix="advbook-handout-") as tmp:
+            raw = browser.print_pdf(Path(tmp) / "slides.pdf")
+            impose(raw, pdf, with_notes if notes else [False] * len(with_notes),
+                   per_page)
     finally:
         if own:
             browser.close()
     return pdf
+
+
+def impose(raw: Path, out: Path, with_notes: list[bool], per_page: int) -> Path:
+    """Place the printed pages per_page slides to an A4 sheet.
+
+    pypdf (pure Python, maintained, already used widely for exactly this)
+    places each page as a form XObject with a scale and a shift, so text
+    stays text (pdftotext, search, sharp print) and nothing is redrawn.
+    Chromium's own printing has no N-up, and reveal's print CSS lays out
+    one slide per page only.
+    """
+    from pypdf import PdfReader, PdfWriter, Transformation
+
+    pages = list(PdfReader(raw).pages)
+    if len(pages) != len(with_notes) + sum(with_notes):
+        raise SlidesError(
+            f"{out.name}: {len(pages)} printed pages for {len(with_notes)} slides "
+            f"and {sum(with_notes)} notes pages; a slide's notes are probably "
+            "longer than a page, shorten them")
+    units, it = [], iter(pages)
+    for has_notes in with_notes:
+        units.append((next(it), next(it) if has_notes else None))
+    notes = any(with_notes)
+    landscape, rows, cols = HANDOUT_LAYOUTS[(per_page, notes)]
+    width, height = (A4[1], A4[0]) if landscape else A4
+    # Panels inside a cell: the slide, then its notes to the right (below
+    # when there is one slide to the page).
+    across, down = (1, 2) if notes and per_page == 1 else ((2, 1) if notes else (1, 1))
+    slide_w, slide_h = float(pages[0].mediabox.width), float(pages[0].mediabox.height)
+    cell_w = (width - 2 * HANDOUT_MARGIN - (cols - 1) * HANDOUT_GAP) / cols
+    cell_h = (height - 2 * HANDOUT_MARGIN - (rows - 1) * HANDOUT_GAP) / rows
+    scale = min((cell_w - (across - 1) * HANDOUT_GAP) / (across * slide_w),
+                (cell_h - (down - 1) * HANDOUT_GAP) / (down * slide_h))
+    writer = PdfWriter()
+    for first in range(0, len(units), rows * cols):
+        sheet, frames = writer.add_blank_page(width, height), []
+        for n, unit in enumerate(units[first:first + rows * cols]):
+            row, col = divmod(n, cols)
+            left = HANDOUT_MARGIN + col * (cell_w + HANDOUT_GAP)
+            top = height - HANDOUT_MARGIN - row * (cell_h + HANDOUT_GAP)
+            for k, page in enumerate(unit):
+                if page is None:
+                    continue
+                x = left + (k if across == 2 else 0) * (scale * slide_w + HANDOUT_GAP)
+                y = top - ((k if down == 2 else 0) + 1) * scale * slide_h \
+                    - (k if down == 2 else 0) * HANDOUT_GAP
+                sheet.merge_transformed_page(
+                    page, Transformation().scale(scale, scale).translate(x, y))
+                frames.append((x, y, scale * slide_w, scale * slide_h))
+        _draw_frames(sheet, frames)
+    with open(out, "wb") as fh:
+        writer.write(fh)
+    return out
+
+
+def _draw_frames(sheet, frames: list[tuple[float, float, float, float]]) -> None:
+    """A thin grey line round each placed page: white slides on white paper
+    have no edge of their own, and the notes would run into the slide."""
+    from pypdf.generic import ContentStream, FloatObject
+
+    content = sheet.get_contents()
+    if content is None:
+        return
+    content = ContentStream(content, sheet.pdf)
+    content.operations += [([FloatObject(0.6)], b"G"), ([FloatObject(0.5)], b"w")]
+    for box in frames:
+        content.operations += [([FloatObject(v) for v in box], b"re"), ([], b"S")]
+    sheet.replace_contents(content)
 
 
 def pdf_pages(pdf: Path) -> int:
@@ -453,8 +550,10 @@ def pdf_pages(pdf: Path) -> int:
     return len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf.read_bytes()))
 
 
-def build_handouts(build: Path | None = None, optional: bool = False) -> list[Path]:
-    """A PDF handout per deck; with optional, skip politely without Chromium."""
+def build_handouts(build: Path | None = None, optional: bool = False,
+                   per_page: int = 1, notes: bool = False) -> list[Path]:
+    """A PDF handout per deck (per_page slides to a page, with the speaker
+    notes when notes is set); with optional, skip politely without Chromium."""
     out = slides_dir(build)
     decks = sorted(out.glob("*.slides.html"))
     if not decks:
@@ -468,15 +567,16 @@ def build_handouts(build: Path | None = None, optional: bool = False) -> list[Pa
     pdfs = []
     with Chromium() as browser:
         for deck in decks:
-            pdfs.append(print_handout(deck, browser))
+            pdfs.append(print_handout(deck, browser, per_page, notes))
             pages = pdf_pages(pdfs[-1])
             print(f"handout: {pdfs[-1]} ({pages} pages)", flush=True)
             executed = executed_notebook(deck)
             wanted = expected_slides(read_executed(executed)) \
-                if executed.exists() else pages
-            if pages != wanted:
+                if executed.exists() else pages * per_page
+            if pages != math.ceil(wanted / per_page):
                 raise SlidesError(
-                    f"{pdfs[-1].name} has {pages} pages for {wanted} slides: either "
+                    f"{pdfs[-1].name} has {pages} pages for {wanted} slides at "
+                    f"{per_page} to a page: either "
                     f"{deck.name} is older than {executed.name} (run `make slides`) "
                     "or printing split a slide")
     write_index(out)

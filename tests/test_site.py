@@ -108,11 +108,9 @@ def browser():
 
 def _load(browser: slides.Chromium, url: str, ready: str, timeout: float = 30):
     """Open a page and wait until `ready` (JavaScript) holds; return its value."""
-    browser.evaluate("window.advbookPreviousPage = true")
-    browser.events.clear()  # each page answers for its own requests
-    browser.call("Page.navigate", url=url)
-    return browser.wait_for(f"!window.advbookPreviousPage && "
-                            f"document.readyState === 'complete' && ({ready})", timeout)
+    browser.clear()  # each page answers for its own requests
+    browser.navigate(url, timeout)
+    return browser.wait_for(ready, timeout)
 
 
 def _offline(browser: slides.Chromium, summaries: bool = False) -> None:

@@ -6,7 +6,6 @@ import io
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import nbformat
@@ -178,23 +177,13 @@ def test_speaker_view_shows_the_notes(browser, deck):
     notes = browser.evaluate("Reveal.getCurrentSlide().querySelector('aside.notes').innerText")
     first_words = " ".join(notes.split()[:4])
     assert len(first_words) > 5
-    seen = {e["params"]["targetInfo"]["targetId"] for e in browser.events
-            if e.get("method") == "Target.targetCreated"}
-    browser.evaluate("Reveal.getPlugin('notes').open()")  # what the 's' key does
-    popup = None
-    for _ in range(100):
-        popup = next((e["params"]["targetInfo"]["targetId"] for e in browser.events
-                      if e.get("method") == "Target.targetCreated"
-                      and e["params"]["targetInfo"]["type"] == "page"
-                      and e["params"]["targetInfo"]["targetId"] not in seen), None)
-        if popup:
-            break
-        time.sleep(0.1)
-        browser.evaluate("0")  # lets pending browser events arrive
-    assert popup, "the speaker view opened no window"
+    with browser.page.expect_popup() as opened:
+        browser.evaluate("Reveal.getPlugin('notes').open()")  # what the 's' key does
+    popup = opened.value
+    assert popup in browser.popups, "the speaker view opened no window"
     shown = browser.wait_for(
         "(document.querySelector('.speaker-controls-notes .value') || {}).textContent",
-        session=browser.attach(popup))
+        page=popup)
     assert first_words in " ".join(shown.split())
 
 
@@ -203,8 +192,7 @@ def test_a_request_off_the_machine_is_seen_and_blocked(tmp_path):
     page = tmp_path / "leak.html"
     page.write_text('<img src="https://example.org/leak.png">')
     with slides.Chromium() as chromium:
-        chromium.call("Page.navigate", url=page.as_uri())
-        chromium.wait_for("document.readyState === 'complete'")
+        chromium.navigate(page.as_uri())
         assert "https://example.org/leak.png" in chromium.requests()
         assert any(f.startswith("https://example.org/leak.png: net::ERR_")
                    for f in chromium.failures()), chromium.failures()
@@ -246,3 +234,76 @@ def test_handout_has_one_page_per_slide(browser, deck):
     if shutil.which("pdfinfo"):  # a second opinion where poppler is installed
         info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
         assert re.search(rf"^Pages:\s+{pages}$", info, re.M), info
+
+
+# Projected text below this is hard to read from the back of a lecture room.
+SMALLEST_PROJECTED_PX = 14
+# Slides that only a change of a cell's source could split, with why. Each
+# must still be too small: once fixed, it comes off this list.
+KNOWN_CROWDED = {
+    # One code cell: the 32-line `project` function and its 4-row figure.
+    ("08_defences.slides.html", "def project(x, steps=PROJECTION_STEPS, restarts=PROJECTION_R"),
+}
+
+
+def test_text_size_is_measured_after_the_shrink_to_fit(browser, scratch, tmp_path):
+    """The control: a crowded slide is caught, a plain one passes."""
+    nb = nbformat.v4.new_notebook()
+    table = "| a | b |\n|---|---|\n" + "".join(f"| {i} | {i * i} |\n" for i in range(3))
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Roomy\n\nA short slide, $x_i^2$.",
+                                      metadata={"slideshow": {"slide_type": "slide"}}),
+        nbformat.v4.new_markdown_cell("## Crowded\n\n" + table,
+                                      metadata={"slideshow": {"slide_type": "slide"}}),
+        nbformat.v4.new_code_cell("\n".join(f"y{i} = {i}" for i in range(45)),
+                                  metadata={"slideshow": {"slide_type": "-"}}),
+    ]
+    notebook = tmp_path / "97_crowded.ipynb"
+    nbformat.write(nb, notebook)
+    sizes = slides.smallest_text(slides.export_deck(notebook, scratch), browser)
+    assert [s["first"].lower() for s in sizes] == ["roomy", "crowded"]  # CSS capitals
+    roomy, crowded = sizes
+    assert roomy["px"] >= SMALLEST_PROJECTED_PX
+    # The table's 16 px cells, shrunk with the slide's 45 lines of code.
+    assert crowded["px"] < SMALLEST_PROJECTED_PX, crowded
+
+
+REAL_DECKS = sorted(slides.slides_dir().glob("*.slides.html"))
+
+
+@pytest.mark.skipif(not REAL_DECKS, reason="no decks in build/slides/ (`make book`)")
+@pytest.mark.parametrize("deck", REAL_DECKS, ids=[d.name for d in REAL_DECKS])
+def test_no_slide_of_the_built_decks_shrinks_text_below_projectable(browser, deck):
+    sizes = slides.smallest_text(deck, browser)
+    known = {first for name, first in KNOWN_CROWDED if name == deck.name}
+    small = [s for s in sizes if s["px"] < SMALLEST_PROJECTED_PX]
+    assert [s for s in small if s["first"] not in known] == []
+    assert {s["first"] for s in small} == known, "fixed? take it off KNOWN_CROWDED"
+
+
+def _pdf_text(pdf: Path) -> str:
+    """The PDF's text, whitespace collapsed (pdftotext breaks lines)."""
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    return " ".join(text.split())
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="needs poppler-utils")
+def test_handouts_put_2_or_4_slides_with_their_notes_on_a_page(browser, deck):
+    browser.open(deck.as_uri())
+    note = " ".join(browser.evaluate(
+        "document.querySelector('aside.notes').innerText").split()[:6])
+    assert len(note) > 15
+    count = _slide_cells(CHAPTERS[0])
+    for per_page in (2, 4):
+        pdf = slides.print_handout(deck, browser, per_page=per_page, notes=True)
+        assert slides.pdf_pages(pdf) == -(-count // per_page) > 1
+        assert note in _pdf_text(pdf)
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+        assert "(A4)" in info
+    # Without --notes the same layout leaves the notes out.
+    pdf = slides.print_handout(deck, browser, per_page=4)
+    assert slides.pdf_pages(pdf) == -(-count // 4)
+    assert note not in _pdf_text(pdf)
+    assert "Speaker notes" not in _pdf_text(pdf)
+    _offline(browser)
