@@ -14,7 +14,7 @@ NODE_STAMP := node_modules/.package-lock.json
 # Each notebook cell may take this long in the smoke test (seconds).
 CELL_TIMEOUT ?= 900
 
-.PHONY: book slides handouts site test test-main test-python test-swapped test-structure \
+.PHONY: book slides handouts site test test-main test-python test-swapped test-structure test-wheel \
 	bench lab lab-student doctor student lock clean
 
 # Decks, handouts and the site are made even when a chapter fails (it shows
@@ -49,7 +49,7 @@ NBVAL := ADVBOOK_SMOKE=1 ADVBOOK_OFFLINE=1 TQDM_DISABLE=1 $(BIN)/python -m pytes
 	  --nbval-cell-timeout=$(CELL_TIMEOUT) \
 	  --nbval-sanitize-with tests/sanitize.cfg
 
-test: test-main test-swapped test-structure  ## all three passes (what CI runs)
+test: test-main test-swapped test-structure test-wheel  ## three passes + the wheel (what CI runs)
 
 test-main: $(STAMP) $(NODE_STAMP)  ## unit tests + every chapter in smoke mode
 	$(NBVAL) tests chapters
@@ -57,6 +57,11 @@ test-main: $(STAMP) $(NODE_STAMP)  ## unit tests + every chapter in smoke mode
 # For readers without Node.js: the same, less the slide tests (CI runs them).
 test-python: $(STAMP)  ## test-main without Node.js: no slide tests
 	$(NBVAL) tests chapters --ignore=tests/test_slides.py
+
+# The install a hosted notebook service makes (`pip install git+...`): the
+# wheel, not the editable checkout, must carry everything chapter 0 loads.
+test-wheel:  ## build the wheel, install it in a fresh venv, load photos
+	PYTHON=$(PYTHON) .ci/wheel-check
 
 # The stand-ins in each other's roles: every claim must still hold.
 test-swapped: $(STAMP)  ## ImageNet chapters, Lite2 default, Lite0 second

@@ -14,13 +14,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _data_dir() -> Path:
-    """data/ as installed: the package advbook.data (see pyproject.toml)."""
-    from importlib.resources import files
-
-    try:
-        return Path(str(files("advbook.data")))
-    except ModuleNotFoundError:  # an install without its data: data_file says so
-        return REPO_ROOT / "data"
+    """data/: inside the package once installed from a wheel (as advbook.data,
+    see pyproject.toml), else the checkout's top-level folder."""
+    installed = Path(__file__).resolve().parent / "data"
+    return installed if installed.is_dir() else REPO_ROOT / "data"
 
 
 DATA_DIR = _data_dir()
