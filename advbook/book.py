@@ -48,9 +48,12 @@ def contents() -> list[tuple[str, str]]:
 
 
 def execute(notebook: Path, out_dir: Path) -> Path:
-    """Run one notebook top to bottom; write it executed, plus HTML."""
+    """Run one notebook top to bottom and write it executed.
+
+    Readers get it as a page of the book site (`advbook.site`), which
+    replaces the standalone nbconvert pages this wrote before.
+    """
     import nbformat
-    from nbconvert import HTMLExporter
     from nbconvert.preprocessors import ExecutePreprocessor
 
     nb = nbformat.read(notebook, as_version=4)
@@ -63,10 +66,6 @@ def execute(notebook: Path, out_dir: Path) -> Path:
     # Atomic: a killed build leaves the old notebook or the new one, never
     # half a file that `advbook slides` would then choke on.
     write_atomically(executed, nbformat.writes(nb))
-    html, _ = HTMLExporter().from_notebook_node(reader_copy(nb))
-    page = out_dir / "html" / notebook.with_suffix(".html").name
-    page.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(page, html)
     return executed
 
 
