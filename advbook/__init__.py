@@ -13,16 +13,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from .config import seed_everything, smoke
 from .errors import (AdvbookError, DataFileMissing, ImageLoadError,
                      InvalidArgument, UnknownModel, WeightsUnavailable)
+from ._version import __version__
 from .images import load_image, sample_names
-
-__version__ = "0.1.0"
 
 # Heavy modules (TensorFlow, foolbox) load on first use, so that
 # `import advbook` stays quick for `advbook doctor` and the unit tests.
+# The build machinery (advbook.build) is not among them: readers never need it.
 _LAZY_MODULES = (
-    "adversarial_regularization", "attacks", "book", "config", "datasets",
-    "efficientnet_lite", "exercises", "imagenet", "images", "machine",
-    "models", "plots", "preprocess", "progress", "site", "slides", "small_models",
+    "adversarial_regularization", "attacks", "checks", "config", "datasets",
+    "efficientnet_lite", "exercises", "imagenet", "images", "models",
+    "numerics", "plots", "preprocess", "progress", "small_models",
     "tf_attacks", "torch_pickle", "weights",
 )
 
@@ -34,14 +34,15 @@ def __getattr__(name: str) -> Any:
 
 
 if "ipykernel" in sys.modules:  # a notebook: keep the first output clean
-    from .machine import start_tensorflow_quietly
+    from ._runtime import start_tensorflow_quietly
 
     start_tensorflow_quietly()
 
 
 def doctor() -> None:
     """Print versions, devices, weight locations and classifier status."""
-    from .machine import report
+    # The one doorway from the reader's API into the build machinery.
+    from .build.machine import report
 
     print(report())
 

@@ -1,5 +1,5 @@
 """Run the advbook command line: python -m advbook ..."""
 
-from .cli import main
+from .build.cli import main
 
 raise SystemExit(main())

@@ -17,6 +17,7 @@ from .checks import check_epsilons, check_labels, check_positive_int
 from .config import data_file
 from .errors import InvalidArgument
 from .images import check_images
+from .numerics import softmax
 from .progress import tqdm
 
 IMAGENET_CLASSES = 1000  # run_attack works on advbook's ImageNet classifiers
@@ -319,7 +320,7 @@ def run_attack(attack: fb.attacks.Attack, fmodel: fb.TensorFlowModel,
     attack = compiled(attack)
 
     def probs(batch: np.ndarray) -> np.ndarray:
-        return models.softmax(fmodel(tf.constant(batch)).numpy())
+        return softmax(fmodel(tf.constant(batch)).numpy())
 
     adversarials, successes, clean_probs, adv_probs = [], [], [], []
     starts = range(0, len(x), batch_size)

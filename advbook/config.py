@@ -21,6 +21,7 @@ def _data_dir() -> Path:
 
 
 DATA_DIR = _data_dir()
+CHAPTERS_DIR = REPO_ROOT / "chapters"
 SEED = 0
 
 
@@ -72,3 +73,20 @@ def seed_everything(seed: int = SEED) -> np.random.Generator:
     except ImportError:  # numpy-only use of advbook stays possible
         pass
     return np.random.default_rng(seed)
+
+
+def chapters() -> list[Path]:
+    """Every chapter notebook, in reading order."""
+    return sorted(CHAPTERS_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+
+def contents() -> list[tuple[str, str]]:
+    """(file name, title) of every chapter, the title from its first cell."""
+    import nbformat
+
+    table = []
+    for path in chapters():
+        first = nbformat.read(path, as_version=4).cells[0].source
+        title = first.splitlines()[0].lstrip("# ").strip() if first else ""
+        table.append((path.name, title))
+    return table

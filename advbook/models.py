@@ -14,16 +14,8 @@ from . import imagenet, preprocess, weights
 from .config import SEED
 from .errors import UnknownModel, WeightsUnavailable
 from .images import check_images, load_image
+from .numerics import softmax
 
-top_k = imagenet.top_k  # label decoding is part of what the registry offers
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax in float64, stable for large logits."""
-    z = np.asarray(logits, dtype=np.float64)
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 @dataclass(frozen=True)
@@ -142,10 +134,13 @@ class Classifier:
         """Softmax probabilities (N, 1000)."""
         return softmax(self.logits(images))
 
-    def predict(self, image: np.ndarray, k: int = 3) -> pd.DataFrame:
-        """Top-k table (rank, class_id, class, confidence) for one image."""
+    def top_k(self, image: np.ndarray, k: int = 3) -> pd.DataFrame:
+        """Top-k table (rank, class_id, class, confidence) for one image.
+
+        Named apart from Keras' `predict`, which returns arrays.
+        """
         batch = image[None] if np.ndim(image) == 3 else image
-        return top_k(self.probs(batch)[0], k)
+        return imagenet.top_k(self.probs(batch)[0], k)
 
     def compiled_forward(self) -> Any:
         """preprocessed input -> logits, as a tf.function (traced once).

@@ -8,7 +8,7 @@ import pytest
 from advbook import exercises
 from advbook.exercises import ch01, ch02, ch03, ch04, ch05, ch06, ch07, ch08
 from advbook.images import load_image
-from advbook.models import softmax
+from advbook.numerics import softmax
 
 ALL = exercises.all_exercises()
 

@@ -50,7 +50,7 @@ def test_a_crashing_answer_is_reported_not_raised(monkeypatch):
 def test_student_edition_drops_solution_and_lecturer_cells(tmp_path):
     import nbformat
 
-    from advbook import book
+    from advbook.build import book
 
     written = book.student_edition(tmp_path)
     assert len(written) == len(book.chapters())
@@ -71,7 +71,7 @@ def test_student_edition_drops_solution_and_lecturer_cells(tmp_path):
 def test_reader_html_leaves_out_lecturer_notes():
     import nbformat
 
-    from advbook import book
+    from advbook.build import book
 
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("Readers see this."),

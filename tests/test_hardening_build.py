@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from advbook import book, cli, slides
+from advbook.build import book, cli, slides
 from advbook.errors import AdvbookError
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from advbook import cli, efficientnet_lite as el, models, weights
+from advbook import efficientnet_lite as el, models, weights
+from advbook.build import cli
 from advbook.errors import WeightsUnavailable
 
 RESNET = weights.KERAS_FILES["resnet50"]

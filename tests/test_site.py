@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from PIL import Image
 
-from advbook import site, slides
+from advbook.build import site, slides
 
 pytestmark = pytest.mark.skipif(
     slides.find_chromium() is None,

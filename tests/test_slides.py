@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from advbook import book, slides
+from advbook.build import book, slides
 
 CHAPTERS = book.chapters()
 pytestmark = [

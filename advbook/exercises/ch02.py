@@ -6,7 +6,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..models import softmax
+from ..numerics import softmax
 from . import Mismatch, exercise, require_function
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .errors import AdvbookError
+from ..errors import AdvbookError
 
 
 def _doctor(_: argparse.Namespace) -> int:
@@ -45,7 +45,7 @@ def _site(_: argparse.Namespace) -> int:
 
 
 def _weights_status(_: argparse.Namespace) -> int:
-    from .models import availability
+    from ..models import availability
 
     for name, status in availability().items():
         print(f"{name:<40} {status}")
@@ -53,7 +53,7 @@ def _weights_status(_: argparse.Namespace) -> int:
 
 
 def _weights_import(args: argparse.Namespace) -> int:
-    from .weights import import_file
+    from ..weights import import_file
 
     for path in args.paths:
         print(f"imported {path} -> {import_file(path)}")

@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import config
-from .errors import AdvbookError
+from .. import config
+from ..errors import AdvbookError
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 NODE_MODULES = config.REPO_ROOT / "node_modules"

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import config
-from .errors import AdvbookError
+from .. import config
+from ..errors import AdvbookError
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "site"
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import config
+from .. import config
+from ..config import chapters
 
-CHAPTERS_DIR = config.REPO_ROOT / "chapters"
 # Speaker notes addressed to the lecturer: in the decks, nowhere else.
 LECTURER_TAG = "lecturer"
 CELL_TIMEOUT_S = 1800
@@ -30,27 +30,10 @@ class ChapterRun:
     peak_mb: float
 
 
-def chapters() -> list[Path]:
-    """Every chapter notebook, in reading order."""
-    return sorted(CHAPTERS_DIR.glob("[0-9][0-9]_*.ipynb"))
-
-
-def contents() -> list[tuple[str, str]]:
-    """(file name, title) of every chapter, the title from its first cell."""
-    import nbformat
-
-    table = []
-    for path in chapters():
-        first = nbformat.read(path, as_version=4).cells[0].source
-        title = first.splitlines()[0].lstrip("# ").strip() if first else ""
-        table.append((path.name, title))
-    return table
-
-
 def execute(notebook: Path, out_dir: Path) -> Path:
     """Run one notebook top to bottom and write it executed.
 
-    Readers get it as a page of the book site (`advbook.site`), which
+    Readers get it as a page of the book site (`advbook.build.site`), which
     replaces the standalone nbconvert pages this wrote before.
     """
     import nbformat
@@ -84,7 +67,7 @@ def _run_isolated(notebook: Path, out_dir: Path, env: dict) -> ChapterRun:
     start = time.perf_counter()
     with open(log, "w") as sink:  # kernel chatter goes here, not the terminal
         child = subprocess.Popen(
-            [sys.executable, "-m", "advbook.book", str(notebook), str(out_dir)],
+            [sys.executable, "-m", "advbook.build.book", str(notebook), str(out_dir)],
             env=env, stdout=sink, stderr=subprocess.STDOUT)
         # wait4 gives the child's peak RSS, including the kernel it reaped.
         _, status, usage = os.wait4(child.pid, 0)
@@ -160,7 +143,7 @@ def _write_report(runs: list[ChapterRun], out_dir: Path, smoke: bool,
 
 
 if __name__ == "__main__":  # the per-chapter child process
-    from .errors import AdvbookError
+    from ..errors import AdvbookError
 
     try:
         execute(Path(sys.argv[1]), Path(sys.argv[2]))

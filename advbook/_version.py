@@ -1,0 +1,3 @@
+"""advbook's version, in a module of its own so anything can read it."""
+
+__version__ = "0.1.0"
