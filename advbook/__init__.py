@@ -22,7 +22,7 @@ from .images import load_image, sample_names
 _LAZY_MODULES = (
     "adversarial_regularization", "attacks", "checks", "config", "datasets",
     "efficientnet_lite", "exercises", "imagenet", "images", "models",
-    "numerics", "plots", "preprocess", "progress", "small_models",
+    "norms", "numerics", "plots", "preprocess", "progress", "small_models",
     "tf_attacks", "torch_pickle", "weights",
 )
 

@@ -11,7 +11,7 @@ so this module re-implements the idea for Keras 3 on the TensorFlow backend:
 `make_neighbours` builds the neighbours, and `AdversarialRegularization`
 wraps any logits model with a `train_step` that adds the neighbour term.
 
-The defaults here (multiplier 0.2, step size 0.2, norm infinity) are the
+The defaults here (multiplier 0.2, step size 0.2, the L∞ norm) are the
 settings of NSL's MNIST tutorial, "Adversarial regularization for image
 classification". They are not NSL's library defaults:
 `nsl.configs.AdvRegConfig` (and `make_adv_reg_config`) default to
@@ -25,27 +25,15 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .checks import check_batch, check_non_negative
+from .checks import check_batch, check_non_negative, check_norm
 from .errors import AdvbookError, InvalidArgument
-
-# Accepted spellings of the two norms; the value is the canonical name.
-NORMS = {"infinity": "infinity", "inf": "infinity", "linf": "infinity",
-         "l2": "l2"}
-_TINY = 1e-12  # keeps an all-zero gradient from dividing by zero
+from .norms import ascend
 
 
 def _keras() -> Any:
     import keras
 
     return keras
-
-
-def check_norm(norm: str) -> str:
-    """The canonical norm name ("infinity" or "l2"), or InvalidArgument."""
-    if not isinstance(norm, str) or norm.lower() not in NORMS:
-        raise InvalidArgument(f"adv_grad_norm must be one of "
-                              f"{sorted(set(NORMS))}; got {norm!r}")
-    return NORMS[norm.lower()]
 
 
 # The shared wording lives in advbook.checks; the old name stays for callers.
@@ -66,39 +54,33 @@ def _check_clip(clip: Any) -> Optional[tuple[float, float]]:
     return low, high
 
 
-def perturb(x: Any, grad: Any, step_size: float, norm: str = "infinity",
+def perturb(x: Any, grad: Any, step_size: float, norm: str = "linf",
             clip: Optional[tuple[float, float]] = None) -> Any:
     """x + step_size * (gradient normalised per example), then clipped (TF)."""
     import tensorflow as tf
 
-    grad = tf.cast(grad, x.dtype)
-    if norm == "infinity":
-        direction = tf.sign(grad)
-    else:
-        axes = list(range(1, len(x.shape)))
-        length = tf.sqrt(tf.reduce_sum(grad ** 2, axis=axes, keepdims=True))
-        direction = grad / tf.maximum(length, _TINY)
-    neighbour = x + step_size * direction
+    # No projection: a neighbour is one step from x, so it is inside the ball.
+    neighbour = ascend(x, tf.cast(grad, x.dtype), step_size, check_norm(norm))
     if clip is not None:
         neighbour = tf.clip_by_value(neighbour, clip[0], clip[1])
     return neighbour
 
 
 def make_neighbours(model: Any, x: np.ndarray, y: np.ndarray,
-                    step_size: float = 0.2, norm: str = "infinity",
+                    step_size: float = 0.2, norm: str = "linf",
                     clip: Optional[tuple[float, float]] = None,
                     loss: Any = None) -> np.ndarray:
     """Adversarial neighbours of x for a logits model, as a numpy array.
 
     step_size and norm default to the settings of NSL's MNIST tutorial
-    (0.2, infinity), not to NSL's library defaults (0.001, L2). loss defaults
+    (0.2, L∞), not to NSL's library defaults (0.001, L2). loss defaults
     to cross-entropy of integer labels from logits; any Keras loss
     (y_true, y_pred) -> scalar works.
     """
     import tensorflow as tf
 
     step_size = _check_non_negative("step_size", step_size)
-    norm, clip = check_norm(norm), _check_clip(clip)
+    norm, clip = check_norm(norm, "norm"), _check_clip(clip)
     x = check_batch(x, (-math.inf, math.inf), "x")
     if len(np.asarray(y)) != len(x):
         raise InvalidArgument(f"y must hold one label per example: {len(x)} "
@@ -134,8 +116,9 @@ def _loss_object(loss: Any) -> Any:
 class AdversarialRegularization(_keras().Model):
     """Wrap a model: train on labelled loss + multiplier x neighbour loss.
 
-    multiplier, adv_step_size and adv_grad_norm ("infinity" or "l2") follow
-    NSL's names. Their defaults (0.2, 0.2, infinity) are the settings of NSL's
+    multiplier, adv_step_size and adv_grad_norm ("linf" or "l2"; NSL's
+    "infinity" is accepted) follow NSL's names. Their defaults (0.2, 0.2,
+    L∞) are the settings of NSL's
     MNIST tutorial; NSL's own AdvRegConfig defaults to 0.2, 0.001 and L2.
     clip=(low, high) keeps neighbours inside the valid input range; None
     leaves them unclipped.
@@ -144,7 +127,7 @@ class AdversarialRegularization(_keras().Model):
     """
 
     def __init__(self, base_model: Any, multiplier: float = 0.2,
-                 adv_step_size: float = 0.2, adv_grad_norm: str = "infinity",
+                 adv_step_size: float = 0.2, adv_grad_norm: str = "linf",
                  clip: Optional[tuple[float, float]] = None,
                  name: str = "adversarial_regularization", **kwargs: Any):
         keras = _keras()
@@ -160,7 +143,7 @@ class AdversarialRegularization(_keras().Model):
         self.base_model = base_model
         self.multiplier = _check_non_negative("multiplier", multiplier)
         self.adv_step_size = _check_non_negative("adv_step_size", adv_step_size)
-        self.adv_grad_norm = check_norm(adv_grad_norm)
+        self.adv_grad_norm = check_norm(adv_grad_norm, "adv_grad_norm")
         self.clip = _check_clip(clip)
         self.neighbour_loss_tracker = keras.metrics.Mean(name="neighbour_loss")
         self._neighbour_loss = None

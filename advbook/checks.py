@@ -64,6 +64,21 @@ def check_epsilon(eps: Any) -> float:
     return check_epsilons(eps)[0]
 
 
+# The book spells the norms "linf" and "l2"; NSL and numpy say "infinity"
+# and "inf", which are accepted as aliases.
+NORMS = ("linf", "l2")
+_NORM_ALIASES = {"linf": "linf", "inf": "linf", "infinity": "linf", "l2": "l2"}
+
+
+def check_norm(norm: Any, name: str = "norm") -> str:
+    """The canonical norm name, "linf" or "l2" ("inf", "infinity" accepted)."""
+    key = norm.lower() if isinstance(norm, str) else None
+    if key not in _NORM_ALIASES:
+        raise InvalidArgument(f"{name} must be \"linf\" or \"l2\" (\"inf\" and "
+                              f"\"infinity\" also mean L∞); got {norm!r}")
+    return _NORM_ALIASES[key]
+
+
 def check_positive_int(name: str, value: Any) -> int:
     """An int >= 1 (True is not a count)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \

@@ -20,13 +20,31 @@ from .numerics import softmax
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """What the registry knows about a classifier before loading it."""
+    """One classifier: everything the registry knows before loading it."""
 
     name: str
     display_name: str
     input_size: int
     preprocessing: preprocess.Preprocessing
-    build: Callable[[], Any]  # -> keras model: preprocessed input -> logits
+    weights: weights.WeightFile | weights.ShippedWeights  # where they come from
+    build: Callable[["ModelSpec"], Any]  # -> keras model: preprocessed input -> logits
+
+    def can_have(self) -> tuple[bool, str]:
+        """Whether this model can run now, and a short why (no loading)."""
+        if random_weights() and self.has_keras_weights:
+            return True, "ADVBOOK_WEIGHTS=random: untrained, for structure tests"
+        return self.weights.can_have()
+
+    def status(self) -> str:
+        """Whether its weights are here, will download, or are unavailable."""
+        if random_weights() and self.has_keras_weights:
+            return "random weights (ADVBOOK_WEIGHTS=random)"
+        return self.weights.status()
+
+    @property
+    def has_keras_weights(self) -> bool:
+        """True for keras' downloadable files (ResNet-50, Inception-V3)."""
+        return isinstance(self.weights, weights.WeightFile)
 
 
 def random_weights() -> bool:
@@ -34,21 +52,20 @@ def random_weights() -> bool:
     return os.environ.get("ADVBOOK_WEIGHTS", "").strip().lower() == "random"
 
 
-def _keras_app(app_name: str) -> Callable[[], Any]:
-    """A builder for a keras.applications model with ImageNet weights."""
+def _keras_app(class_name: str) -> Callable[[ModelSpec], Any]:
+    """A builder for keras.applications.<class_name> with ImageNet weights."""
 
-    def build() -> Any:
+    def build(entry: ModelSpec) -> Any:
         import keras
 
-        app = {"resnet50": keras.applications.ResNet50,
-               "inception_v3": keras.applications.InceptionV3}[app_name]
+        app = getattr(keras.applications, class_name)
         if random_weights():
             # A test-only switch: it runs the ResNet-50 / Inception-V3 code
             # paths (input sizes, preprocessing, shapes) where the real
             # weights cannot be downloaded. Its predictions mean nothing.
             keras.utils.set_random_seed(SEED)
             return app(weights=None, classifier_activation=None)
-        path = weights.fetch(app_name)
+        path = entry.weights.fetch()
         # Logits, not softmax: attacks need them, and softmax is one call away.
         model = app(weights=None, classifier_activation=None)
         model.load_weights(path)
@@ -57,32 +74,45 @@ def _keras_app(app_name: str) -> Callable[[], Any]:
     return build
 
 
-def _lite(variant: str) -> Callable[[], Any]:
-    """A builder for an EfficientNet-Lite port with its shipped weights."""
+def _lite_port(entry: ModelSpec) -> Any:
+    """The EfficientNet-Lite port with its shipped weights."""
+    from . import efficientnet_lite
 
-    def build() -> Any:
-        from . import efficientnet_lite
-
-        return efficientnet_lite.build(variant)
-
-    return build
+    return efficientnet_lite.build(entry.weights.variant)
 
 
-def _lite_spec(variant: str, display: str) -> ModelSpec:
+def _lite(variant: str, display_name: str) -> ModelSpec:
+    """An EfficientNet-Lite port: its size and preprocessing come from the port."""
     from . import efficientnet_lite as lite
 
-    return ModelSpec(f"efficientnet_{variant}", display, lite.INPUT_SIZE[variant],
-                     preprocess.get(lite.PREPROCESSING[variant]), _lite(variant))
+    return ModelSpec(f"efficientnet_{variant}", display_name,
+                     lite.INPUT_SIZE[variant],
+                     preprocess.get(lite.PREPROCESSING[variant]),
+                     weights.ShippedWeights(variant), _lite_port)
 
 
-REGISTRY: dict[str, ModelSpec] = {
-    "resnet50": ModelSpec("resnet50", "ResNet-50", 224, preprocess.CAFFE,
-                          _keras_app("resnet50")),
-    "inception_v3": ModelSpec("inception_v3", "Inception-V3", 299, preprocess.TF,
-                              _keras_app("inception_v3")),
-    "efficientnet_lite0": _lite_spec("lite0", "EfficientNet-Lite0"),
-    "efficientnet_lite2": _lite_spec("lite2", "EfficientNet-Lite2"),
-}
+def _keras_file(model: str, path: str, md5: str, approx_mb: int) -> weights.WeightFile:
+    """keras' own ImageNet weight file for `model`, under keras' base URL."""
+    return weights.WeightFile(model, path.rsplit("/", 1)[-1],
+                              weights.KERAS_BASE_URL + path, md5, approx_mb)
+
+
+# The one place to add a classifier. Input sizes and preprocessing are the
+# ones each network was trained with (see advbook.preprocess).
+REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in [
+    ModelSpec("resnet50", "ResNet-50", 224, preprocess.CAFFE,
+              _keras_file("resnet50",
+                          "resnet/resnet50_weights_tf_dim_ordering_tf_kernels.h5",
+                          "2cb95161c43110f7111970584f804107", 98),
+              _keras_app("ResNet50")),
+    ModelSpec("inception_v3", "Inception-V3", 299, preprocess.TF,
+              _keras_file("inception_v3", "inception_v3/"
+                          "inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
+                          "9a0d58056eeedaa3f26cb7ebd46da564", 92),
+              _keras_app("InceptionV3")),
+    _lite("lite0", "EfficientNet-Lite0"),
+    _lite("lite2", "EfficientNet-Lite2"),
+]}
 
 
 def spec(name: str) -> ModelSpec:
@@ -171,7 +201,7 @@ class Classifier:
 @lru_cache(maxsize=None)
 def _load_cached(name: str) -> Classifier:
     entry = spec(name)
-    return Classifier(entry, entry.build())
+    return Classifier(entry, entry.build(entry))
 
 
 def load(name: str) -> Classifier:
@@ -197,17 +227,9 @@ SECOND_ROLE = Role("second architecture", "ADVBOOK_SECOND_CLASSIFIER",
 ROLES = (DEFAULT_ROLE, SECOND_ROLE)
 
 
-def _can_have(name: str) -> tuple[bool, str]:
-    """Whether `name`'s weights can be had now, and a short why (no loading)."""
-    if name not in weights.KERAS_FILES:
-        return True, "its weights ship with advbook's dependencies"
-    if random_weights():
-        return True, "ADVBOOK_WEIGHTS=random: untrained, for structure tests"
-    found = weights.locate(name)
-    if found:
-        return True, "its weights are here"
-    state = weights.status(name)
-    return state.startswith("will download"), state.split(":")[0]
+def can_have(name: str) -> tuple[bool, str]:
+    """Whether classifier `name` can run now, and a short why (no loading)."""
+    return spec(name).can_have()
 
 
 def choose(role: Role) -> tuple[str, str]:
@@ -219,7 +241,7 @@ def choose(role: Role) -> tuple[str, str]:
                 f"{role.variable}={picked!r} names no classifier; known: "
                 f"{', '.join(REGISTRY)}. Set it to one of them or unset it")
         return picked, f"chosen by {role.variable}={picked}"
-    ok, why = _can_have(role.preferred)
+    ok, why = can_have(role.preferred)
     if ok:
         return role.preferred, f"the book's {role.title}: {why}"
     return role.fallback, (f"stands in for {spec(role.preferred).display_name}"
@@ -242,7 +264,7 @@ def _for_role(role: Role) -> Classifier:
         chosen = load(role.fallback)  # the download failed after all
         reason = (f"stands in for {spec(name).display_name} "
                   f"({str(err).split('. ')[0]})")
-    if random_weights() and name in weights.KERAS_FILES:
+    if random_weights() and spec(name).has_keras_weights:
         reason += "; RANDOM WEIGHTS, predictions mean nothing"
     reason = f"{chosen.display_name}, {reason}"
     if chosen.reason != reason:  # announce once per process
@@ -275,28 +297,5 @@ def roles() -> dict[str, str]:
 
 def availability() -> dict[str, str]:
     """For each classifier, whether it can run now and why (no downloads)."""
-    report = {}
-    for name, entry in REGISTRY.items():
-        label = f"{entry.display_name} ({name})"
-        if name in weights.KERAS_FILES and random_weights():
-            report[label] = "random weights (ADVBOOK_WEIGHTS=random)"
-        elif name in weights.KERAS_FILES:
-            report[label] = weights.status(name)
-        else:
-            report[label] = _lite_status(name)
-    return report
-
-
-def _lite_status(name: str) -> str:
-    from . import efficientnet_lite as lite
-
-    variant = name.removeprefix("efficientnet_")
-    try:
-        source = lite.weights_source(variant)
-    except WeightsUnavailable as err:
-        return f"unavailable: {err}"
-    try:
-        source.open("rb").close()
-    except OSError as err:
-        return f"unreadable: {source} ({err.strerror or err}); fix its permissions"
-    return f"weights present, always offline ({source.name})"
+    return {f"{entry.display_name} ({name})": entry.status()
+            for name, entry in REGISTRY.items()}

@@ -14,14 +14,14 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from .checks import (check_batch, check_bounds, check_epsilon, check_labels,
-                     check_non_negative, check_positive_int, check_preprocess, check_seed,
-                     model_classes, model_rank)
+from .checks import (NORMS, check_batch, check_bounds, check_epsilon, check_labels,
+                     check_non_negative, check_norm, check_positive_int,
+                     check_preprocess, check_seed, model_classes, model_rank)
 from .errors import InvalidArgument
 from .images import check_images
+from .norms import ascend, project, random_start
 
-NORMS = ("linf", "l2")
-_TINY = 1e-12  # keeps an all-zero gradient from dividing by zero
+__all__ = ["NORMS", "fgsm", "pgd"]
 
 # One compiled step per (model, preprocessing, norm, direction, input rank).
 # The rank is part of the key: with reduce_retracing, one call of another
@@ -116,17 +116,9 @@ def _compiled_step(model: Any, preprocess: Callable, norm: str,
             loss = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(
                 labels=y, logits=logits))
         grad = tape.gradient(loss, x)
-        if norm == "linf":
-            x = x + sign * step_size * tf.sign(grad)
-            x = x0 + tf.clip_by_value(x - x0, -eps, eps)
-        else:
-            axes = list(range(1, len(x.shape)))
-            g_norm = tf.sqrt(tf.reduce_sum(grad ** 2, axis=axes, keepdims=True))
-            x = x + sign * step_size * grad / tf.maximum(g_norm, _TINY)
-            delta = x - x0
-            d_norm = tf.sqrt(tf.reduce_sum(delta ** 2, axis=axes, keepdims=True))
-            x = x0 + delta * tf.minimum(1.0, eps / tf.maximum(d_norm, _TINY))
-        return tf.clip_by_value(x, low, high)
+        x = ascend(x, grad, sign * step_size, norm)
+        x = x0 + project(x - x0, eps, norm)  # back into the ball
+        return tf.clip_by_value(x, low, high)  # back to valid pixels
 
     per_model[key] = step
     return step
@@ -163,8 +155,7 @@ def pgd(model: Any, x: np.ndarray, y: np.ndarray, eps: float, *,
     target = _unpack(model, bounds, preprocess)
     bounds, keras_model, prep = target.bounds, target.model, target.preprocess
     x, y, eps = _check(target, x, y, eps)
-    if norm not in NORMS:
-        raise InvalidArgument(f"norm must be one of {NORMS}; got {norm!r}")
+    norm = check_norm(norm)
     steps = check_positive_int("steps", steps)
     restarts = check_positive_int("restarts", restarts)
     size = (2.5 * eps / steps if step_size is None
@@ -176,7 +167,7 @@ def pgd(model: Any, x: np.ndarray, y: np.ndarray, eps: float, *,
     size_t = _tensors(x[:1], y[:1], size, bounds)[2]
     best, best_score, fooled = x, None, None
     for _ in range(restarts):
-        adv = (_random_start(x, eps, norm, rng, bounds) if random_start else x)
+        adv = (_start(x, eps, norm, rng, bounds) if random_start else x)
         for _ in range(steps):
             adv = step(adv, x_t, y_t, eps_t, size_t, low, high)
         adv = np.asarray(adv)
@@ -194,18 +185,10 @@ def pgd(model: Any, x: np.ndarray, y: np.ndarray, eps: float, *,
     return best
 
 
-def _random_start(x: np.ndarray, eps: float, norm: str, rng: np.random.Generator,
-                  bounds: tuple[float, float]) -> np.ndarray:
+def _start(x: np.ndarray, eps: float, norm: str, rng: np.random.Generator,
+           bounds: tuple[float, float]) -> np.ndarray:
     """A uniform random point in the ε-ball around x, clipped to bounds."""
-    if norm == "linf":
-        noise = rng.uniform(-eps, eps, size=x.shape)
-    else:
-        # Uniform in the L2 ball: a random direction, radius ε·u^(1/d).
-        flat = rng.standard_normal((len(x), x[0].size))
-        flat /= np.linalg.norm(flat, axis=1, keepdims=True)
-        radius = eps * rng.uniform(size=(len(x), 1)) ** (1.0 / x[0].size)
-        noise = (flat * radius).reshape(x.shape)
-    return np.clip(x + noise, *bounds).astype(np.float32)
+    return np.clip(x + random_start(x, eps, norm, rng), *bounds).astype(np.float32)
 
 
 def _score(model: Any, preprocess: Callable, x: np.ndarray, y: np.ndarray,

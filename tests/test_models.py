@@ -60,7 +60,7 @@ def test_import_checks_the_hash_and_rejects_other_files(keras_home, tmp_path):
     assert not keras_home.exists() or not any(keras_home.iterdir())
 
 
-def test_import_then_load_resnet50_end_to_end(keras_home, tmp_path, monkeypatch):
+def test_import_then_load_resnet50_end_to_end(keras_home, tmp_path, accept_md5):
     """A keras-format .h5 (random weights here) imported, found and loaded."""
     import h5py
     import keras
@@ -71,14 +71,13 @@ def test_import_then_load_resnet50_end_to_end(keras_home, tmp_path, monkeypatch)
     with h5py.File(path, "w") as fh:  # the layout keras' download has
         legacy_h5_format.save_weights_to_hdf5_group(fh, donor)
     md5 = hashlib.md5(path.read_bytes()).hexdigest()
-    spec = weights.KERAS_FILES["resnet50"]
-    monkeypatch.setitem(weights.KERAS_FILES, "resnet50", weights.WeightFile(
-        spec.model, spec.file_name, spec.url, md5, spec.approx_mb))
+    accept_md5("resnet50", md5)
+    spec = models.spec("resnet50").weights
     models._load_cached.cache_clear()
 
     target = weights.import_file(path)
     assert target == keras_home / spec.file_name
-    assert weights.status("resnet50").startswith("weights present")
+    assert spec.status().startswith("weights present")
     classifier = models.load("resnet50")
     x = np.random.default_rng(0).uniform(0, 255, (1, 224, 224, 3)).astype(np.float32)
     expected = donor(preprocess.CAFFE(x), training=False).numpy()
@@ -86,15 +85,14 @@ def test_import_then_load_resnet50_end_to_end(keras_home, tmp_path, monkeypatch)
     models._load_cached.cache_clear()
 
 
-def test_weights_dir_env_is_searched(keras_home, tmp_path, monkeypatch):
+def test_weights_dir_env_is_searched(keras_home, tmp_path, monkeypatch, accept_md5):
     extra = tmp_path / "mine"
     extra.mkdir()
-    spec = weights.KERAS_FILES["inception_v3"]
+    accept_md5("inception_v3", hashlib.md5(b"abc").hexdigest())
+    spec = models.spec("inception_v3").weights
     (extra / spec.file_name).write_bytes(b"abc")
     monkeypatch.setenv("ADVBOOK_WEIGHTS_DIR", str(extra))
-    monkeypatch.setitem(weights.KERAS_FILES, "inception_v3", weights.WeightFile(
-        spec.model, spec.file_name, spec.url, hashlib.md5(b"abc").hexdigest(), 1))
-    assert weights.locate("inception_v3") == extra / spec.file_name
+    assert spec.locate() == extra / spec.file_name
 
 
 # ---- labels
@@ -184,7 +182,8 @@ def test_random_weights_switch_builds_the_book_models(fresh_roles, capsys):
     assert probs.shape == (1, 1000) and np.isclose(probs.sum(), 1)
     assert not any(keras_file.exists() for keras_file in
                    [weights.keras_cache_dir() / f.file_name
-                    for f in weights.KERAS_FILES.values()])
+                    for f in weights.keras_files()])
     assert "random weights" in models.availability()["ResNet-50 (resnet50)"]
-    again = models._keras_app("resnet50")()  # seeded: the same weights twice
+    entry = models.spec("resnet50")
+    again = entry.build(entry)  # seeded: the same weights twice
     assert np.array_equal(again.get_weights()[0], model.keras_model.get_weights()[0])

@@ -32,15 +32,10 @@ def gpus() -> list[str]:
     return [d.name for d in tf.config.list_physical_devices("GPU")]
 
 
-def keras_models_dir() -> str:
-    """keras' own download cache for application weights."""
-    from keras.src.backend.config import keras_home
-
-    return os.path.join(keras_home(), "models")
-
-
 def report() -> str:
     """The doctor's report as text."""
+    from ..weights import keras_cache_dir
+
     lines = ["advbook doctor", "", "Versions"]
     lines += [f"  {k:<13} {v}" for k, v in versions().items()]
     found = gpus()
@@ -48,7 +43,7 @@ def report() -> str:
               f"  GPU: {', '.join(found)}" if found else
               "  GPU: none found; everything runs on the CPU"]
     lines += ["", "Where weights live",
-              f"  keras cache        {keras_models_dir()}",
+              f"  keras cache        {keras_cache_dir()}",
               "  ADVBOOK_WEIGHTS_DIR "
               f"{os.environ.get('ADVBOOK_WEIGHTS_DIR', '(not set)')}",
               f"  converted weights  {config.cache_dir()}"]
