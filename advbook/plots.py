@@ -105,11 +105,11 @@ def loss_landscape(alphas: np.ndarray, betas: np.ndarray, losses: np.ndarray,
 def logit_sweep(epsilons: np.ndarray, logits: np.ndarray,
                 highlight: Sequence[int], labels: Sequence[str],
                 limits: Sequence[float | None] = (None,), xlabel: str = "ε",
-                size: float = 5.5) -> plt.Figure:
+                size: float = 5.5, title: str = "logits") -> plt.Figure:
     """Every logit against ε in grey, the `highlight` classes in colour.
 
     One panel per entry of `limits`: None shows the whole sweep, a number r
-    zooms in to |ε| <= r.
+    zooms in to |ε| <= r. Each panel's title is `title` and its ε range.
     """
     fig, axes = plt.subplots(1, len(limits), figsize=(size * len(limits), 4.2),
                              squeeze=False)
@@ -122,8 +122,7 @@ def logit_sweep(epsilons: np.ndarray, logits: np.ndarray,
                     zorder=2)
         ax.axvline(0, color="k", lw=0.8, ls=":")
         span = "all ε" if limit is None else f"|ε| ≤ {limit:g}"
-        ax.set(xlabel=xlabel, ylabel="logit", title=f"logits along the FGSM "
-               f"direction ({span})")
+        ax.set(xlabel=xlabel, ylabel="logit", title=f"{title} ({span})")
     axes[0, -1].legend(fontsize=8, loc="best")
     fig.tight_layout()
     return fig
