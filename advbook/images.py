@@ -234,3 +234,9 @@ def check_images(images: np.ndarray, name: str = "images") -> np.ndarray:
             f"{name} looks scaled to 0-1 (max {high:.3g}); advbook models "
             "take 0-255 pixels, so multiply by 255")
     return x
+
+
+def noise_images(pairs, size: int, rng: np.random.Generator) -> np.ndarray:
+    """One size x size x 3 Gaussian image per (μ, σ) pair, clipped to 0-255."""
+    return np.stack([np.clip(rng.normal(mu, sigma, (size, size, 3)), 0, 255)
+                     for mu, sigma in pairs]).astype(np.float32)

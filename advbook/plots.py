@@ -61,7 +61,8 @@ def savefig(fig: plt.Figure, name: str) -> Path:
 def curves(x: np.ndarray, ys: dict[str, np.ndarray], xlabel: str = "",
            ylabel: str = "", title: str = "", logx: bool = False,
            logy: bool = False, dashed: Sequence[str] = (),
-           size: tuple[float, float] = (6.0, 4.0)) -> plt.Figure:
+           size: tuple[float, float] = (6.0, 4.0),
+           xticks: Sequence[float] | None = None) -> plt.Figure:
     """Named curves against one x axis; names in `dashed` drawn dashed."""
     fig, ax = plt.subplots(figsize=size)
     for name, y in ys.items():
@@ -70,6 +71,11 @@ def curves(x: np.ndarray, ys: dict[str, np.ndarray], xlabel: str = "",
         ax.plot(x, y, style, marker=marker, ms=4, label=name)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title,
            xscale="log" if logx else "linear", yscale="log" if logy else "linear")
+    if xticks is not None:
+        # A log axis labels only powers of ten; label the values we ran
+        # instead, without the unlabelled minor ticks between them.
+        ax.set_xticks(xticks, [f"{tick:g}" for tick in xticks])
+        ax.minorticks_off()
     if len(ys) > 1:
         ax.legend(fontsize=9)
     fig.tight_layout()
@@ -282,3 +288,8 @@ def robust_curves(epsilons: Sequence[float],
 
 
 use_style()
+
+
+def digits_as_rgb(digits: np.ndarray) -> np.ndarray:
+    """8x8 digits in [0, 1], flat or not -> (N, 8, 8, 3) pixels in 0-255."""
+    return np.repeat(np.reshape(digits, (-1, 8, 8, 1)) * 255, 3, axis=-1)

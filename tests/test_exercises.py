@@ -87,3 +87,31 @@ def test_a_value_where_a_function_is_due_gets_the_shared_hint(exercise_id):
     assert exercise_id in ALL
     passed, message = exercises.evaluate(exercise_id, 42)
     assert not passed and "assign the function itself" in message
+
+
+# Exercises whose answer is a function that returns something. ch0.load and
+# ch5.pairs take values; None is a right answer of ch3.first_flip; and three
+# checkers name the tuple, dict or number they want in a hint of their own.
+OWN_HINT_FOR_NONE = {"ch0.load", "ch5.pairs", "ch3.first_flip",
+                     "ch3.error_and_confidence", "ch4.budget",
+                     "ch5.confident_fraction"}
+FUNCTION_EXERCISES = [e for e in ALL if e not in OWN_HINT_FOR_NONE]
+
+
+@pytest.mark.parametrize("exercise_id", FUNCTION_EXERCISES)
+def test_a_function_that_returns_nothing_gets_the_shared_hint(exercise_id):
+    def forgot_to_return(*args, **kwargs):
+        pass
+
+    passed, message = exercises.evaluate(exercise_id, forgot_to_return)
+    assert not passed and "your function returns None; return " in message
+
+
+def test_require_array_names_the_shapes_it_got_and_wants():
+    from advbook.exercises import Mismatch, require_array
+
+    assert require_array([1, 2], (2,)).dtype == float
+    with pytest.raises(Mismatch, match=r"the image has shape \(3,\); want \(2,\)"):
+        require_array([1, 2, 3], (2,), "the image")
+    with pytest.raises(Mismatch, match="returns None; return an array"):
+        require_array(None, (2,))

@@ -1,5 +1,6 @@
 """Project conventions: dependency lists agree, notebooks are clean."""
 
+import ast
 import re
 import tomllib
 from pathlib import Path
@@ -112,8 +113,6 @@ def test_notebook_follows_the_book_conventions(path):
 
 def _assigned_names(source: str) -> set[str]:
     """Names a cell defines or assigns at top level."""
-    import ast
-
     names = set()
     for node in ast.parse(source).body:
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
@@ -228,3 +227,146 @@ def test_notes_for_the_lecturer_are_tagged(path):
         elif kind == "notes":
             assert not TO_THE_LECTURER.search(cell.source), \
                 f"{path.name} cell {i} speaks to the lecturer: tag it lecturer"
+
+
+def _cell_tree(source: str):
+    """A code cell's syntax tree, its IPython magics turned into Python first."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return ast.parse(TransformerManager().transform_cell(source))
+
+
+# A function longer than this is taught in a cell of its own.
+LONG_FUNCTION_LINES = 12
+
+
+def _is_constant(node) -> bool:
+    """Whether an expression is a literal (a number, string, tuple of them…)."""
+    try:
+        ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, RecursionError):
+        return False
+    return True
+
+
+def long_function_and_work(source: str) -> list[str]:
+    """Functions over LONG_FUNCTION_LINES lines in a cell that also does work.
+
+    A cell that defines a long function may hold only definitions beside it:
+    imports, def, class, a docstring and assignments of literal constants.
+    Any other top-level statement (a call, a loop, a computed assignment, a
+    bare expression to display) runs or plots in the same cell, and so
+    belongs in the next one.
+    """
+    body = _cell_tree(source).body
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+    long = [n.name for n in body if isinstance(n, functions)
+            and n.end_lineno - n.lineno + 1 > LONG_FUNCTION_LINES]
+    definitions = (ast.Import, ast.ImportFrom, ast.ClassDef) + functions
+
+    def defines(node) -> bool:
+        if isinstance(node, definitions):
+            return True
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.Expr)):
+            return node.value is not None and _is_constant(node.value)
+        return False
+
+    return long if long and not all(defines(n) for n in body) else []
+
+
+def test_the_long_function_rule_catches_a_cell_that_defines_and_runs():
+    long_body = "".join(f"    step_{i} = {i}\n" for i in range(12))
+    definition = f"def train(model):\n{long_body}    return model\n"
+    assert long_function_and_work(definition + "\nmodel = train(1)\nmodel") == ["train"]
+    assert long_function_and_work(definition + "\nfor k in range(2):\n    train(k)") == ["train"]
+    assert long_function_and_work(definition + "\nEPOCHS = 3\n") == []
+    assert long_function_and_work("def short(x):\n    return x\n\nshort(1)") == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_a_long_function_is_defined_in_a_cell_of_its_own(path):
+    problems = [f"cell {i}: {long_function_and_work(c.source)}"
+                for i, c in enumerate(nbformat.read(path, 4).cells)
+                if c.cell_type == "code" and long_function_and_work(c.source)]
+    assert not problems, (
+        f"{path.name}: these cells define a function of more than "
+        f"{LONG_FUNCTION_LINES} lines and also run code; define it in one "
+        f"cell and run or plot it in the next: {problems}")
+
+
+def bound_and_read(source: str) -> tuple[set[str], set[str]]:
+    """(names a cell binds at top level, names it reads from outside).
+
+    Bound: assignment and loop targets, imports, def and class names, at
+    the cell's own level (not inside its functions or comprehensions). Read:
+    names loaded anywhere in the cell, less those each function,
+    lambda or comprehension binds for itself, less those the cell binds.
+    """
+    scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ListComp,
+              ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+    def visit(node, bound: set, loaded: set) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, scopes):
+                inner_bound, inner_loaded = set(), set()
+                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    bound.add(child.name)
+                args = getattr(child, "args", None)
+                if args is not None:
+                    inner_bound |= {a.arg for a in ast.walk(args)
+                                    if isinstance(a, ast.arg)}
+                visit(child, inner_bound, inner_loaded)
+                loaded |= inner_loaded - inner_bound
+            elif isinstance(child, ast.Name):
+                (loaded if isinstance(child.ctx, ast.Load) else bound).add(child.id)
+            elif isinstance(child, (ast.Import, ast.ImportFrom)):
+                bound |= {(a.asname or a.name).split(".")[0] for a in child.names}
+            elif isinstance(child, ast.ClassDef):
+                bound.add(child.name)
+                visit(child, set(), loaded)
+            else:
+                visit(child, bound, loaded)
+
+    bound, loaded = set(), set()
+    visit(_cell_tree(source), bound, loaded)
+    return bound, loaded - bound
+
+
+def claim_state_leaks(cells: list[tuple[int, str, bool]]) -> list[str]:
+    """'name: claim cell i -> cell j' for each name a claim cell leaves behind.
+
+    `cells` are the code cells in order, as (index, source, is_claim). A
+    name a claim cell binds leaks when a later cell reads it before any
+    later cell binds it again: the claim cell then carries state, and the
+    chapter would break if it were folded away, skipped or deleted.
+    """
+    names = [bound_and_read(source) for _, source, _ in cells]
+    leaks = []
+    for k, (i, _, claim) in enumerate(cells):
+        alive = set(names[k][0]) if claim else set()
+        for (j, _, _), (bound, read) in zip(cells[k + 1:], names[k + 1:]):
+            leaks += [f"{name}: claim cell {i} -> cell {j}"
+                      for name in sorted(alive & read)]
+            alive -= bound
+    return leaks
+
+
+def test_the_claim_rule_catches_a_claim_that_defines_what_comes_after():
+    cells = [(0, "x = 1", False), (1, "gap = x - 1\nassert gap == 0", True),
+             (3, "print(gap)", False)]
+    assert claim_state_leaks(cells) == ["gap: claim cell 1 -> cell 3"]
+    rebound = [(0, "assert (gap := 0) == 0", True), (1, "gap = 2\ngap", False),
+               (2, "def f(gap):\n    return [gap for gap in range(gap)]", False)]
+    assert claim_state_leaks(rebound) == []
+    imports = [(0, "import os\nassert os.sep", True), (1, "os.getcwd()", False)]
+    assert claim_state_leaks(imports) == ["os: claim cell 0 -> cell 1"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_claim_cells_leave_nothing_behind(path):
+    leaks = claim_state_leaks([
+        (i, c.source, "claim" in c.metadata.get("tags", []))
+        for i, c in enumerate(nbformat.read(path, 4).cells) if c.cell_type == "code"])
+    assert not leaks, (
+        f"{path.name}: a later cell uses a name a claim (assert) cell defines; "
+        f"define it in the cell before the claim instead: {leaks}")

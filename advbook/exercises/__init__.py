@@ -31,13 +31,18 @@ def require_function(answer: Any, name: str) -> None:
         raise Mismatch(f"assign the function itself: answer = {name}")
 
 
+def require_result(value: Any, kind: str = "the result") -> Any:
+    """The answer's return value, unless it is None (a missing `return`)."""
+    if value is None:
+        raise Mismatch(f"your function returns None; return {kind}")
+    return value
+
+
 def require_array(value: Any, shape: tuple, what: str = "the result") -> Any:
     """A returned value as a float array of the expected shape."""
     import numpy as np
 
-    if value is None:
-        raise Mismatch("your function returns None; return the result")
-    value = np.asarray(value, float)
+    value = np.asarray(require_result(value, "an array"), float)
     if value.shape != shape:
         raise Mismatch(f"{what} has shape {value.shape}; want {shape}")
     return value

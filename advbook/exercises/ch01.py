@@ -8,7 +8,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from . import Mismatch, exercise, require_function
+from . import Mismatch, exercise, require_function, require_result
 
 
 def _count_digits(height: int, width: int, channels: int, bits: int) -> int:
@@ -64,9 +64,7 @@ def check_count_digits(answer: Callable) -> None:
     cases = [(2, 2, 1, 1), (1, 1, 1, 8), (8, 8, 1, 4), (28, 28, 1, 8),
              (300, 300, 3, 8)]
     for case in cases:
-        got = answer(*case)
-        if got is None:
-            raise Mismatch("your function returns None; return an int")
+        got = require_result(answer(*case), "an int")
         if int(got) != _count_digits(*case):
             raise Mismatch(
                 f"count_digits{case} is off: the number is 2**(h*w*c*bits); "
@@ -93,9 +91,7 @@ def check_mean_spread(answer: Callable) -> None:
     """sqrt((256**2 - 1) / 12 / n) for several n, to float precision."""
     require_function(answer, "mean_spread")
     for n in (1, 4, 100, 2352, 270_000):
-        got = answer(n)
-        if got is None:
-            raise Mismatch("your function returns None; return a number")
+        got = require_result(answer(n), "a number")
         if math.isclose(float(got), 255 / math.sqrt(12 * n), rel_tol=1e-6):
             raise Mismatch(
                 "255/√12 is the spread of a continuous uniform value; colour "
@@ -134,9 +130,7 @@ def check_vertical(answer: Callable) -> None:
     """Matches the reference on noise, horizontal stripes and a random walk."""
     require_function(answer, "vertical_correlation")
     for image in _test_images():
-        got = answer(image.copy())
-        if got is None:
-            raise Mismatch("your function returns None; return a number")
+        got = require_result(answer(image.copy()), "a number")
         if not math.isclose(float(got), _vertical(image), abs_tol=1e-6):
             raise Mismatch("compare row r with row r + 1 (grey[:-1] against "
                            "grey[1:]), not column c with column c + 1")
@@ -162,9 +156,8 @@ def check_nearest(answer: Callable) -> None:
     y_train = rng.integers(0, 3, 60)
     for k in range(6):
         x, y = rng.uniform(0, 1, 64), int(k % 3)
-        got = answer(x_train.copy(), y_train.copy(), x.copy(), y)
-        if got is None:
-            raise Mismatch("your function returns None; return a number")
+        got = require_result(answer(x_train.copy(), y_train.copy(), x.copy(), y),
+                             "a number")
         if not math.isclose(float(got), _nearest(x_train, y_train, x, y),
                             rel_tol=1e-6):
             raise Mismatch("keep only the training rows whose label is y, "

@@ -7,7 +7,8 @@ from typing import Callable
 import numpy as np
 
 from ..numerics import softmax
-from . import Mismatch, exercise, require_function
+from . import (Mismatch, exercise, require_array, require_function,
+               require_result)
 
 
 def _rng() -> np.random.Generator:
@@ -32,10 +33,9 @@ def check_sgd_step(answer: Callable) -> None:
     grads = [rng.normal(size=(3, 4)), rng.normal(size=4)]
     # Rates other than 0.1 and 0.3, so a hard-coded rate shows.
     for rate in (0.05, 0.7):
-        got = answer([p.copy() for p in params], [g.copy() for g in grads], rate)
-        if got is None:
-            raise Mismatch("your function returns None; return a list of arrays")
-        got = list(got)
+        got = list(require_result(
+            answer([p.copy() for p in params], [g.copy() for g in grads], rate),
+            "a list of arrays"))
         if len(got) != len(params):
             raise Mismatch("return one array per parameter, in the same order")
         wants, uphill = _sgd(params, grads, rate), _sgd_uphill(params, grads, rate)
@@ -47,8 +47,6 @@ def check_sgd_step(answer: Callable) -> None:
             if not np.allclose(new, want):
                 raise Mismatch(f"with rate={rate} the step is rate·gradient: "
                                "use the rate argument, and subtract")
-
-
 
 
 def _logit_gradient(logits: np.ndarray, label: int) -> np.ndarray:
@@ -71,12 +69,8 @@ def check_logit_gradient(answer: Callable) -> None:
     cases = [(rng.normal(size=10), 3), (rng.normal(size=5) * 4, 0),
              (np.array([1000.0, 999.0, 0.0]), 1)]
     for logits, label in cases:
-        got = answer(logits.copy(), label)
-        if got is None:
-            raise Mismatch("your function returns None; return an array")
-        got = np.asarray(got, float)
-        if got.shape != logits.shape:
-            raise Mismatch("return one number per logit")
+        got = require_array(answer(logits.copy(), label), logits.shape,
+                            "the gradient (one number per logit)")
         if not np.all(np.isfinite(got)):
             raise Mismatch("large logits overflow np.exp: subtract the "
                            "largest logit first")
@@ -102,12 +96,8 @@ def check_filter_normalise(answer: Callable) -> None:
     rng = _rng()
     weights = rng.normal(size=(6, 4)) * np.array([0.1, 1.0, 3.0, 0.5])
     direction = rng.normal(size=(6, 4))
-    got = answer(direction.copy(), weights.copy())
-    if got is None:
-        raise Mismatch("your function returns None; return an array")
-    got = np.asarray(got, float)
-    if got.shape != direction.shape:
-        raise Mismatch("keep the shape (inputs, units)")
+    got = require_array(answer(direction.copy(), weights.copy()),
+                        direction.shape, "the direction (inputs, units)")
     if not np.allclose(np.linalg.norm(got, axis=0),
                        np.linalg.norm(weights, axis=0)):
         raise Mismatch("each column (one unit's weights) needs the norm of "
@@ -133,12 +123,8 @@ def check_ascent_step(answer: Callable) -> None:
     x = rng.uniform(0, 1, (5, 64))
     grad = rng.normal(size=(5, 64)) * 2
     for rate in (0.05, 0.7):  # not 0.1 or 0.3, so a hard-coded rate shows
-        got = answer(x.copy(), grad.copy(), rate)
-        if got is None:
-            raise Mismatch("your function returns None; return an array")
-        got = np.asarray(got, float)
-        if got.shape != x.shape:
-            raise Mismatch("return an image batch of the same shape as x")
+        got = require_array(answer(x.copy(), grad.copy(), rate), x.shape,
+                            "the image batch")
         if got.min() < 0 or got.max() > 1:
             raise Mismatch("pixels must stay in [0, 1]: clip the result")
         if np.allclose(got, _descent(x, grad, rate)):

@@ -7,7 +7,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..numerics import softmax
-from . import Mismatch, exercise, require_function
+from . import Mismatch, exercise, require_array, require_function
 
 
 def _worst(w: np.ndarray, eps: float) -> np.ndarray:
@@ -26,12 +26,8 @@ def check_worst(answer: Callable) -> None:
     rng = np.random.default_rng(3)
     for n, eps in ((5, 0.1), (100, 0.25), (1000, 0.01)):
         w = rng.normal(size=n)
-        eta = answer(w.copy(), eps)
-        if eta is None:
-            raise Mismatch("your function returns None; return an array")
-        eta = np.asarray(eta, float)
-        if eta.shape != w.shape:
-            raise Mismatch("η has one entry per weight")
+        eta = require_array(answer(w.copy(), eps), w.shape,
+                            "η (one entry per weight)")
         if np.abs(eta).max() > eps + 1e-9:
             raise Mismatch("no entry of η may exceed ε in size")
         if not np.isclose(w @ eta, eps * np.abs(w).sum()):
@@ -84,13 +80,8 @@ def check_fgsm(answer: Callable) -> None:
     model = _model()
     x, y = _inputs()
     for eps in (0.1, 0.25):
-        got = answer(model, x.copy(), y.copy(), eps)
-        if got is None:
-            raise Mismatch("your function returns None; return the images")
-        got = np.asarray(got, float)
-        if got.shape != x.shape:
-            raise Mismatch(f"return images shaped like x {x.shape}; "
-                           f"got {got.shape}")
+        got = require_array(answer(model, x.copy(), y.copy(), eps), x.shape,
+                            "the images")
         if got.min() < 0 or got.max() > 1:
             raise Mismatch("clip the result to the pixel range [0, 1]")
         changed = np.abs(got - x)
@@ -147,8 +138,6 @@ def check_first_flip(answer: Callable) -> None:
             raise Mismatch("only ε > 0 counts, and the comparison is with "
                            "the top class in the row where ε == 0 (find that "
                            "row; it need not be the first or the middle one)")
-
-
 
 
 def _error_confidence(logits: np.ndarray, labels: np.ndarray) -> tuple:

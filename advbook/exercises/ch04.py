@@ -6,15 +6,14 @@ from typing import Callable
 
 import numpy as np
 
-from . import Mismatch, exercise, require_function
+from . import (Mismatch, exercise, require_array, require_function,
+               require_result)
 
 _CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], np.float32)
 
 
 def _rng() -> np.random.Generator:
     return np.random.default_rng(4)
-
-
 
 
 # --- 4.1 FGSM step ----------------------------------------------------------
@@ -39,12 +38,8 @@ def check_fgsm_step(answer: Callable) -> None:
     gradient = rng.normal(size=image.shape).astype(np.float32)
     gradient[0, 0] = [-1.0, 1.0, 0.0]
     for eps in (1.0, 8.0):
-        got = answer(image.copy(), gradient.copy(), eps)
-        if got is None:
-            raise Mismatch("your function returns None; return the new image")
-        got = np.asarray(got, float)
-        if got.shape != image.shape:
-            raise Mismatch("the result keeps the image's shape")
+        got = require_array(answer(image.copy(), gradient.copy(), eps),
+                            image.shape, "the new image")
         want = _fgsm_step(image, gradient, eps)
         if np.allclose(got, _fgsm_step(image, -gradient, eps)):
             raise Mismatch("FGSM climbs the loss: which sign?")
@@ -119,12 +114,8 @@ def check_caffe(answer: Callable) -> None:
     require_function(answer, "resnet_preprocess")
     rng = _rng()
     images = rng.uniform(0, 255, size=(2, 5, 5, 3)).astype(np.float32)
-    got = answer(images.copy())
-    if got is None:
-        raise Mismatch("your function returns None; return the array")
-    got = np.asarray(got, float)
-    if got.shape != images.shape:
-        raise Mismatch("the result keeps the shape (..., H, W, 3)")
+    got = require_array(answer(images.copy()), images.shape,
+                        "the preprocessed batch")
     want = _caffe(images)
     if np.allclose(got, _caffe_no_flip(images), atol=1e-3):
         raise Mismatch("ResNet-50 wants BGR: reverse the channel axis first")
@@ -166,10 +157,7 @@ def check_smallest(answer: Callable) -> None:
                         [False, False, True, False],
                         [True, False, False, False],
                         [True, True, True, False]])
-    got = answer(list(epsilons), success.copy())
-    if got is None:
-        raise Mismatch("your function returns None; return a list")
-    got = list(got)
+    got = list(require_result(answer(list(epsilons), success.copy()), "a list"))
     want = _smallest(epsilons, success)
     if len(got) != len(want):
         raise Mismatch("one entry per image: images are the columns")

@@ -7,13 +7,12 @@ from typing import Callable
 
 import numpy as np
 
-from . import Mismatch, exercise, require_function
+from . import (Mismatch, exercise, require_array, require_function,
+               require_result)
 
 
 def _rng(seed: int = 5) -> np.random.Generator:
     return np.random.default_rng(seed)
-
-
 
 
 # --- 5.1 pairs ----------------------------------------------------------------
@@ -62,12 +61,8 @@ def _noise_unclipped(mu: float, sigma: float, size: int,
 def check_noise_image(answer: Callable) -> None:
     """Shape, dtype, range and the statistics of the drawn values."""
     require_function(answer, "noise_image")
-    got = answer(120, 20, 64, _rng())
-    if got is None:
-        raise Mismatch("your function returns None; return the image")
-    got = np.asarray(got)
-    if got.shape != (64, 64, 3):
-        raise Mismatch(f"shape is {got.shape}; want (size, size, 3)")
+    got = np.asarray(require_result(answer(120, 20, 64, _rng()), "the image"))
+    require_array(got, (64, 64, 3), "the image (size, size, 3)")
     if got.dtype != np.float32:
         raise Mismatch("return float32, as the models take")
     if abs(got.mean() - 120) > 2 or abs(got.std() - 20) > 2:
@@ -107,12 +102,8 @@ def check_scale(answer: Callable) -> None:
     require_function(answer, "scale_to_l2")
     delta = _rng().normal(size=(4, 5, 3))
     for norm in (1.0, 250.0):
-        got = answer(delta.copy(), norm)
-        if got is None:
-            raise Mismatch("your function returns None; return the array")
-        got = np.asarray(got, float)
-        if got.shape != delta.shape:
-            raise Mismatch("keep the shape of delta")
+        got = require_array(answer(delta.copy(), norm), delta.shape,
+                            "the rescaled delta")
         if not np.isclose(np.linalg.norm(got), norm, rtol=1e-4):
             raise Mismatch("the L2 norm counts all values: "
                            "sqrt of the sum of squares over the whole array")

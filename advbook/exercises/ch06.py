@@ -13,10 +13,6 @@ def _rng(seed: int = 6) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-
-
-
-
 # --- 6.1 L∞ projection -------------------------------------------------------
 
 def _project_linf(x: np.ndarray, x0: np.ndarray, eps: float) -> np.ndarray:

@@ -7,15 +7,11 @@ from typing import Callable
 import numpy as np
 
 from ..numerics import softmax
-from . import Mismatch, exercise, require_array, require_function
-
-
-
-
+from . import (Mismatch, exercise, require_array, require_function,
+               require_result)
 
 
 # --- 7.1 FGSM on a linear model, by hand -------------------------------------
-
 
 
 def _linear_fgsm(W: np.ndarray, b: np.ndarray, x: np.ndarray, y: np.ndarray,
@@ -76,10 +72,8 @@ def check_conditional_rate(answer: Callable) -> None:
     labels = rng.integers(0, 10, size=200)
     clean = np.where(rng.uniform(size=200) < 0.8, labels, (labels + 1) % 10)
     adv = np.where(rng.uniform(size=200) < 0.5, labels, (labels + 3) % 10)
-    got = answer(clean.copy(), adv.copy(), labels.copy())
-    if got is None:
-        raise Mismatch("your function returns None; return a number")
-    got = float(got)
+    got = float(require_result(answer(clean.copy(), adv.copy(), labels.copy()),
+                               "a number"))
     if not 0 <= got <= 1:
         raise Mismatch("a rate lies between 0 and 1")
     if np.isclose(got, _unconditional(clean, adv, labels)):
@@ -114,10 +108,7 @@ def check_mean_cosine(answer: Callable) -> None:
     a = rng.normal(size=(30, 8, 8, 1))
     b = 0.5 * a + rng.normal(size=a.shape)
     b[:10] *= 20.0  # examples of very different lengths
-    got = answer(a.copy(), b.copy())
-    if got is None:
-        raise Mismatch("your function returns None; return a number")
-    got = float(got)
+    got = float(require_result(answer(a.copy(), b.copy()), "a number"))
     if not -1 <= got <= 1:
         raise Mismatch("a cosine lies between -1 and 1: divide by both lengths")
     if np.isclose(got, _batch_cosine(a, b)):

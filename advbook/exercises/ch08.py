@@ -6,11 +6,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import Mismatch, exercise, require_array, require_function
-
-
-
-
+from . import (Mismatch, exercise, require_array, require_function,
+               require_result)
 
 
 # --- 8.1 an L2 adversarial neighbour -----------------------------------------
@@ -103,9 +100,7 @@ def check_straight_through(answer: Callable) -> None:
     weights = tf.constant(rng.normal(size=(4, 8, 8, 1)), tf.float32)
     with tf.GradientTape() as tape:
         tape.watch(x)
-        out = answer(x, 4)
-        if out is None:
-            raise Mismatch("your function returns None; return a tensor")
+        out = require_result(answer(x, 4), "a tensor")
         loss = tf.reduce_sum(weights * out)
     forward = np.asarray(out, float)
     if not np.allclose(forward, _quantise(x.numpy(), 4), atol=1e-6):
@@ -140,10 +135,7 @@ def check_vat_smoothness(answer: Callable) -> None:
     p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     noisy = logits + rng.normal(size=logits.shape)
     q = np.exp(noisy) / np.exp(noisy).sum(axis=1, keepdims=True)
-    got = answer(p.copy(), q.copy())
-    if got is None:
-        raise Mismatch("your function returns None; return a number")
-    got = float(got)
+    got = float(require_result(answer(p.copy(), q.copy()), "a number"))
     if not np.isclose(float(answer(p.copy(), p.copy())), 0.0, atol=1e-9):
         raise Mismatch("the divergence of a distribution from itself is 0")
     if np.isclose(got, _kl_reversed(p, q)):
