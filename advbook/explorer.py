@@ -248,7 +248,7 @@ class Explorer:
         self.photo = w.Dropdown(options=images.sample_names(), value=settings.photo,
                                 description="photo")
         self.upload = w.FileUpload(accept="image/*", multiple=False,
-                                   description="upload a photo")
+                                   description="upload")
         self.role = w.Dropdown(options=list(ROLE_LOADERS), value=settings.role,
                                description="model")
         self.attack = w.ToggleButtons(options=ATTACKS, value=settings.attack,
@@ -258,7 +258,8 @@ class Explorer:
         self.steps = w.IntSlider(value=settings.steps, min=1, max=50,
                                  description="PGD steps")
         self.eps = w.FloatSlider(value=settings.eps, min=0.0, max=64.0, step=0.5,
-                                 description="ε (of 255)", readout_format=".1f")
+                                 description="ε (of 255)", readout_format=".1f",
+                                 layout=w.Layout(width="32em"))
         self.seed = settings.seed
         self.bar = w.IntProgress(value=0, min=0, max=1, description="PGD")
         self.images = [w.Image(format="png", width=SHOWN_PX, height=SHOWN_PX)

@@ -211,6 +211,33 @@ browser = pytest.mark.skipif(
     _chromium_missing(), reason="Chromium is not installed (Debian: apt-get "
     "install chromium), so JupyterLab cannot be opened headless")
 
+# JupyterLab runs on this machine, so unlike the decks' browser (whose flags
+# send even loopback to a dead proxy) this one must reach 127.0.0.1.
+LAB_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
+             "--disable-background-networking", "--no-first-run"]
+
+
+def _lab_browser(width: int = 1400, height: int = 1000):
+    """advbook's Chromium wrapper (waits, evaluate), launched for loopback."""
+    from advbook.build import slides
+
+    class LabBrowser(slides.Chromium):
+        def __init__(self) -> None:
+            driver = slides._playwright()
+            try:
+                self.browser = driver.chromium.launch(
+                    executable_path=slides.find_chromium(), headless=True,
+                    args=LAB_FLAGS)
+            except Exception:
+                slides._release_playwright()
+                raise
+            self._requests, self._failures, self.popups = [], [], []
+            self.page = self.browser.new_page(
+                viewport={"width": width, "height": height}, device_scale_factor=1)
+
+    return LabBrowser()
+
+
 DEMO = ["import advbook as ab", "ex = ab.explore('coffee', 'FGSM', 0.0)\nex"]
 
 
@@ -227,6 +254,9 @@ def lab(tmp_path_factory):
     notebook = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_code_cell(source) for source in DEMO])
     notebook.cells[1].metadata["slideshow"] = {"slide_type": "slide"}
+    # A kernelspec, or JupyterLab asks which kernel to start.
+    notebook.metadata["kernelspec"] = {"name": "python3", "language": "python",
+                                       "display_name": "Python 3 (ipykernel)"}
     nbformat.write(notebook, root / "demo.ipynb")
     env = dict(os.environ)
     env.pop("TQDM_DISABLE", None)  # the kernel must go live, not static
@@ -235,12 +265,14 @@ def lab(tmp_path_factory):
     jupyter = Path(sys.executable).with_name("jupyter")
     server = subprocess.Popen(
         [str(jupyter), "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-         f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
-         "--LabApp.expose_app_in_browser=True"],
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+         "--LabApp.expose_app_in_browser=True", "--allow-root"],
         env=env, stdout=subprocess.DEVNULL, stderr=(root / "server.log").open("w"))
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):  # up to a minute for the server to answer
+            if server.poll() is not None:
+                break
             try:
                 urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
                 break
@@ -258,16 +290,15 @@ def _run_demo(chromium, url: str, token: str) -> None:
     chromium.navigate(f"{url}/lab/tree/demo.ipynb?token={token}")
     chromium.wait_for("window.jupyterapp && document.querySelector("
                       "'.jp-Notebook .jp-Cell')", timeout=120)
-    chromium.wait_for("document.querySelector('.jp-Notebook')"
-                      " && window.jupyterapp.shell.currentWidget"
-                      " && window.jupyterapp.shell.currentWidget.sessionContext"
-                      " && window.jupyterapp.shell.currentWidget.sessionContext"
-                      ".session && window.jupyterapp.shell.currentWidget"
-                      ".sessionContext.session.kernel", timeout=120)
+    chromium.wait_for("[...window.jupyterapp.shell.widgets('main')].some(w =>"
+                      " w.sessionContext && w.sessionContext.session"
+                      " && w.sessionContext.session.kernel"
+                      " && w.sessionContext.session.kernel.status === 'idle')",
+                      timeout=120)
     chromium.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     # The first call loads TensorFlow and the model: allow it some time.
-    chromium.wait_for("document.querySelector('.jp-OutputArea .widget-slider')"
-                      " && document.querySelector('.jp-OutputArea .widget-image img')",
+    chromium.wait_for("document.querySelector('.jp-OutputArea-output .widget-slider')"
+                      " && document.querySelector('.jp-OutputArea-output img.widget-image')",
                       timeout=240)
     chromium.wait_for("[...document.querySelectorAll('.jp-OutputArea .widget-html')]"
                       ".some(e => e.textContent.includes('answered in'))", timeout=120)
@@ -281,23 +312,23 @@ def _caption(chromium, page=None) -> str:
 
 @browser
 def test_explorer_renders_and_follows_an_upload_in_jupyterlab(lab):
-    from advbook.build import slides
-
     url, token, _ = lab
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with slides.Chromium(width=1400, height=1000) as chromium:
+    with _lab_browser() as chromium:
         _run_demo(chromium, url, token)
         chromium.page.screenshot(path=str(SHOTS / "lab_explorer.png"), full_page=True)
         clean = _caption(chromium)
         assert clean.startswith("FGSM:"), clean
         # Upload a sample's file, as a lecturer would with their own photo.
-        chromium.page.set_input_files(".jp-OutputArea input[type=file]",
-                                      str(images.sample_path("coffee")))
+        # The upload button makes its file input on click: answer the chooser.
+        with chromium.page.expect_file_chooser() as chooser:
+            chromium.page.locator(".jp-OutputArea-output .widget-upload").first.click()
+        chooser.value.set_files(str(images.sample_path("coffee")))
         chromium.wait_for("[...document.querySelectorAll('.widget-dropdown select')]"
                           ".some(s => s.value.startsWith('upload: '))", timeout=120)
         # Drag ε to the right end of its slider.
-        handle = chromium.page.locator(".jp-OutputArea .widget-slider .noUi-handle").first
-        track = chromium.page.locator(".jp-OutputArea .widget-slider .noUi-target").first
+        handle = chromium.page.locator(".jp-OutputArea-output .widget-slider .noUi-handle").first
+        track = chromium.page.locator(".jp-OutputArea-output .widget-slider .noUi-target").first
         box, end = handle.bounding_box(), track.bounding_box()
         chromium.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         chromium.page.mouse.down()
@@ -317,15 +348,13 @@ def test_explorer_renders_and_follows_an_upload_in_jupyterlab(lab):
 
 @browser
 def test_explorer_renders_live_in_rise(lab):
-    from advbook.build import slides
-
     url, token, _ = lab
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with slides.Chromium(width=1400, height=1000) as chromium:
+    with _lab_browser() as chromium:
         _run_demo(chromium, url, token)
         chromium.evaluate("window.jupyterapp.commands.execute('RISE:preview')")
         frame = None
-        for _ in range(120):
+        for _ in range(360):  # RISE starts its own app: up to three minutes
             frame = next((f for f in chromium.page.frames if "/rise/" in f.url), None)
             if frame is not None:
                 break
@@ -336,7 +365,7 @@ def test_explorer_renders_live_in_rise(lab):
             frame.wait_for_selector(".widget-slider", timeout=120_000)
         finally:
             chromium.page.screenshot(path=str(SHOTS / "rise_explorer.png"))
-        assert frame.locator(".widget-image img").count() >= 1
+        assert frame.locator("img.widget-image").count() >= 1
         text = frame.locator(".reveal").inner_text()
         assert "FloatSlider(" not in text and "VBox(" not in text, \
             "RISE shows the widgets as text: see the widget pins in pyproject.toml"
