@@ -21,9 +21,9 @@ from .images import load_image, sample_names
 # The build machinery (advbook.build) is not among them: readers never need it.
 _LAZY_MODULES = (
     "adversarial_regularization", "attacks", "checks", "config", "datasets",
-    "efficientnet_lite", "exercises", "imagenet", "images", "models",
-    "norms", "numerics", "plots", "preprocess", "progress", "small_models",
-    "tf_attacks", "torch_pickle", "weights",
+    "efficientnet_lite", "exercises", "explorer", "imagenet", "images",
+    "models", "norms", "numerics", "plots", "preprocess", "progress",
+    "small_models", "tf_attacks", "torch_pickle", "weights",
 )
 
 
@@ -39,6 +39,14 @@ if "ipykernel" in sys.modules:  # a notebook: keep the first output clean
     start_tensorflow_quietly()
 
 
+def explore(*args: Any, **options: Any) -> Any:
+    """The live attack explorer (see advbook.explorer.explore)."""
+    # Imported here, so that `import advbook` does not load TensorFlow.
+    from .explorer import explore as _explore
+
+    return _explore(*args, **options)
+
+
 def doctor() -> None:
     """Print versions, devices, weight locations and classifier status."""
     # The one doorway from the reader's API into the build machinery.
@@ -49,5 +57,5 @@ def doctor() -> None:
 
 __all__ = ["AdvbookError", "DataFileMissing", "ImageLoadError",
            "InvalidArgument", "UnknownModel", "WeightsUnavailable",
-           "__version__", "doctor",
+           "__version__", "doctor", "explore",
            "load_image", "sample_names", "seed_everything", "smoke"]

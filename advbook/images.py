@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import io
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Union
+from typing import BinaryIO, Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -82,8 +83,29 @@ def sample_path(name: str) -> Path:
 def load_image(path_or_sample: Union[str, Path], size: Size = (224, 224)) -> np.ndarray:
     """Load a photo or a sample as float32 (H, W, 3) RGB in 0-255."""
     path = _resolve(path_or_sample)
-    image = _open_checked(path)
-    rgb = _to_rgb(image, path)
+    return _decode(path, str(path), size)
+
+
+def load_image_bytes(data: bytes, name: str, size: Size = (224, 224)) -> np.ndarray:
+    """Load an uploaded photo's bytes, with the same checks as load_image.
+
+    Nothing is written to disk; `name` (the upload's file name) only labels
+    the error messages.
+    """
+    label = f"the upload {name!r}"
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ImageLoadError(f"{label} did not arrive as bytes (got "
+                             f"{type(data).__name__}); upload the file again")
+    if len(data) == 0:
+        raise ImageLoadError(f"{label} is empty (0 bytes); re-export the "
+                             "image and upload it again")
+    return _decode(io.BytesIO(bytes(data)), label, size)
+
+
+def _decode(source: Union[Path, BinaryIO], label: str, size: Size) -> np.ndarray:
+    """Open a file or an in-memory upload, convert to RGB, crop and resize."""
+    image = _open_checked(source, label)
+    rgb = _to_rgb(image, label)
     if size is not None:
         rgb = _crop_and_resize(rgb, _as_hw(size))
     return np.asarray(rgb, dtype=np.float32)
@@ -110,13 +132,16 @@ def _resolve(path_or_sample: Union[str, Path]) -> Path:
     return path
 
 
-def _open_checked(path: Path) -> Image.Image:
-    """Open, check the pixel count before decoding, then decode fully."""
+def _open_checked(source: Union[Path, BinaryIO], path: str) -> Image.Image:
+    """Open, check the pixel count before decoding, then decode fully.
+
+    `path` names the source in messages: a file path, or an upload.
+    """
     try:
         with warnings.catch_warnings():
             # Pillow warns about big images; our own limit below decides.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)
+            image = Image.open(source)
             width, height = image.size
             if width == 0 or height == 0:
                 raise ImageLoadError(f"{path} has zero size ({width}x{height})")
@@ -143,7 +168,7 @@ def _open_checked(path: Path) -> Image.Image:
                              "re-download or re-export it") from None
 
 
-def _to_rgb(image: Image.Image, path: Path) -> np.ndarray:
+def _to_rgb(image: Image.Image, path: str) -> np.ndarray:
     """Any supported mode -> uint8 (H, W, 3) RGB."""
     mode = image.mode
     if mode in ("I;16", "I;16B", "I;16L", "I"):

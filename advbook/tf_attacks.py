@@ -143,7 +143,8 @@ def pgd(model: Any, x: np.ndarray, y: np.ndarray, eps: float, *,
         steps: int = 10, step_size: Optional[float] = None, norm: str = "linf",
         random_start: bool = True, restarts: int = 1, seed: int = 0,
         bounds: Optional[tuple[float, float]] = None,
-        preprocess: Optional[Callable] = None, targeted: bool = False) -> np.ndarray:
+        preprocess: Optional[Callable] = None, targeted: bool = False,
+        on_step: Optional[Callable[[int, int], None]] = None) -> np.ndarray:
     """Projected gradient descent in an L∞ or L2 ball of radius ε.
 
     The default step size, 2.5·ε/steps, lets the walk cross the ball.
@@ -151,6 +152,8 @@ def pgd(model: Any, x: np.ndarray, y: np.ndarray, eps: float, *,
     (misclassified; for a targeted attack, classified as the target), else
     the one with the worst loss. Restart k draws the same start whatever
     the total, so more restarts never fool fewer examples.
+    on_step(done, total), if given, is called after every step (e.g. to
+    move a progress bar); it sees no tensors and cannot change the result.
     """
     target = _unpack(model, bounds, preprocess)
     bounds, keras_model, prep = target.bounds, target.model, target.preprocess
@@ -166,10 +169,14 @@ def pgd(model: Any, x: np.ndarray, y: np.ndarray, eps: float, *,
     x_t, y_t, eps_t, low, high = _tensors(x, y, eps, bounds)
     size_t = _tensors(x[:1], y[:1], size, bounds)[2]
     best, best_score, fooled = x, None, None
+    done, total = 0, steps * restarts
     for _ in range(restarts):
         adv = (_start(x, eps, norm, rng, bounds) if random_start else x)
         for _ in range(steps):
             adv = step(adv, x_t, y_t, eps_t, size_t, low, high)
+            done += 1
+            if on_step is not None:
+                on_step(done, total)
         adv = np.asarray(adv)
         if restarts == 1:
             return adv
