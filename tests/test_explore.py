@@ -350,3 +350,4 @@ def test_explorer_renders_live_in_rise(lab):
         text = frame.locator(".reveal").inner_text()
         assert "FloatSlider(" not in text and "VBox(" not in text, \
             "RISE shows the widgets as text: see the widget pins in pyproject.toml"
+
