@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import imagenet, images, models, progress, tf_attacks
+from .checks import check_epsilon
 from .errors import AdvbookError, InvalidArgument
 
 FGSM, PGD, NOISE, TARGETED = "FGSM", "PGD", "Gaussian noise", "targeted PGD"
@@ -84,7 +85,8 @@ def attack_photo(model: models.Classifier, photo: np.ndarray, settings: Settings
                  clean_class: int,
                  on_step: Optional[Callable[[int, int], None]] = None) -> np.ndarray:
     """The attacked photo (0-255) for one setting."""
-    x, eps = photo[None], float(settings.eps)
+    # Checked here for every attack: noise would take a negative σ silently.
+    x, eps = photo[None], check_epsilon(settings.eps)
     if settings.attack == FGSM:
         adv = tf_attacks.fgsm(model, x, np.array([clean_class]), eps)
     elif settings.attack == PGD:
@@ -402,7 +404,8 @@ def explore(photo: str = "coffee", attack: str = FGSM, eps: float = 4.0, *,
     if attack not in ATTACKS:
         raise InvalidArgument(f"attack must be one of {', '.join(ATTACKS)}; "
                               f"got {attack!r}")
-    settings = Settings(photo, role, attack, float(eps), target, int(steps), seed)
+    settings = Settings(photo, role, attack, check_epsilon(eps), target,
+                        int(steps), seed)
     if live is None:
         live = live_front_end()
     if live:

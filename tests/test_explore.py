@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from advbook import config, explorer, images, tf_attacks
-from advbook.errors import ImageLoadError
+from advbook.errors import ImageLoadError, InvalidArgument
 
 SHOTS = config.build_dir() / "explore"
 
@@ -190,6 +190,20 @@ def test_explore_in_a_build_returns_a_png(lite0, monkeypatch):
     shown = ab.explore("coffee", "PGD", 2.0)
     assert shown.data[:8] == b"\x89PNG\r\n\x1a\n"
     assert Image.open(io.BytesIO(shown.data)).size[0] > 600
+
+
+@pytest.mark.parametrize("eps", [-1.0, float("nan"), "4"])
+def test_bad_eps_is_refused_for_every_attack(eps):
+    for attack in explorer.ATTACKS:
+        with pytest.raises(InvalidArgument, match="ε"):
+            explorer.explore("coffee", attack, eps, live=False)
+
+
+def test_negative_sigma_is_refused_not_used(lite0, photos):
+    # Noise alone never reaches tf_attacks' ε check, so it checks its own.
+    with pytest.raises(InvalidArgument, match="ε"):
+        explorer.attack_photo(lite0, photos[0],
+                              explorer.Settings(attack=explorer.NOISE, eps=-2.0), 0)
 
 
 def test_unknown_attack_is_refused():
