@@ -1,7 +1,6 @@
 """The attack explorer: uploads, the widgets driven from code, and JupyterLab."""
 
 import io
-import json
 import os
 import socket
 import subprocess
@@ -305,63 +304,67 @@ def _caption(chromium, page=None) -> str:
         ".find(t => t.startsWith('FGSM:') || t.startsWith('PGD:')) || ''", page)
 
 
-@browser
-def test_explorer_renders_and_follows_an_upload_in_jupyterlab(lab):
+@pytest.fixture
+def demo(lab):
+    """Chromium on the demo notebook in JupyterLab, run, explorer live."""
     url, token, _ = lab
     SHOTS.mkdir(parents=True, exist_ok=True)
     with _lab_browser() as chromium:
         _run_demo(chromium, url, token)
-        chromium.page.screenshot(path=str(SHOTS / "lab_explorer.png"), full_page=True)
-        clean = _caption(chromium)
-        assert clean.startswith("FGSM:"), clean
-        # Upload a sample's file, as a lecturer would with their own photo.
-        # The upload button makes its file input on click: answer the chooser.
-        with chromium.page.expect_file_chooser() as chooser:
-            chromium.page.locator(".jp-OutputArea-output .widget-upload").first.click()
-        chooser.value.set_files(str(images.sample_path("coffee")))
-        chromium.wait_for("[...document.querySelectorAll('.widget-dropdown select')]"
-                          ".some(s => s.value.startsWith('upload: '))", timeout=120)
-        # Drag ε to the right end of its slider.
-        handle = chromium.page.locator(".jp-OutputArea-output .widget-slider .noUi-handle").first
-        track = chromium.page.locator(".jp-OutputArea-output .widget-slider .noUi-target").first
-        box, end = handle.bounding_box(), track.bounding_box()
-        chromium.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        chromium.page.mouse.down()
-        chromium.page.mouse.move(end["x"] + end["width"], box["y"] + box["height"] / 2,
-                                 steps=8)
-        chromium.page.mouse.up()
-        chromium.wait_for("[...document.querySelectorAll('.widget-html')]"
-                          ".some(e => e.textContent.includes('× '))", timeout=60)
-        for _ in range(60):  # FGSM follows the drag: wait for the last answer
-            time.sleep(1)
-            if _caption(chromium) != clean:
-                break
-        chromium.page.screenshot(path=str(SHOTS / "lab_explorer_dragged.png"),
-                                 full_page=True)
-        assert _caption(chromium) != clean, "the top class never flipped"
+        yield chromium
 
 
 @browser
-def test_explorer_renders_live_in_rise(lab):
-    url, token, _ = lab
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with _lab_browser() as chromium:
-        _run_demo(chromium, url, token)
-        chromium.evaluate("window.jupyterapp.commands.execute('RISE:preview')")
-        frame = None
-        for _ in range(360):  # RISE starts its own app: up to three minutes
-            frame = next((f for f in chromium.page.frames if "/rise/" in f.url), None)
-            if frame is not None:
-                break
-            time.sleep(0.5)
-        assert frame is not None, "RISE:preview opened no slideshow"
-        frame.wait_for_selector(".reveal", timeout=120_000)
-        try:
-            frame.wait_for_selector(".widget-slider", timeout=120_000)
-        finally:
-            chromium.page.screenshot(path=str(SHOTS / "rise_explorer.png"))
-        assert frame.locator("img.widget-image").count() >= 1
-        text = frame.locator(".reveal").inner_text()
-        assert "FloatSlider(" not in text and "VBox(" not in text, \
-            "RISE shows the widgets as text: see the widget pins in pyproject.toml"
+def test_explorer_renders_and_follows_an_upload_in_jupyterlab(demo):
+    chromium = demo
+    chromium.page.screenshot(path=str(SHOTS / "lab_explorer.png"), full_page=True)
+    clean = _caption(chromium)
+    assert clean.startswith("FGSM:"), clean
+    # Upload a sample's file, as a lecturer would with their own photo.
+    # The upload button makes its file input on click: answer the chooser.
+    with chromium.page.expect_file_chooser() as chooser:
+        chromium.page.locator(".jp-OutputArea-output .widget-upload").first.click()
+    chooser.value.set_files(str(images.sample_path("coffee")))
+    chromium.wait_for("[...document.querySelectorAll('.widget-dropdown select')]"
+                      ".some(s => s.value.startsWith('upload: '))", timeout=120)
+    # Drag ε to the right end of its slider.
+    handle = chromium.page.locator(".jp-OutputArea-output .widget-slider .noUi-handle").first
+    track = chromium.page.locator(".jp-OutputArea-output .widget-slider .noUi-target").first
+    box, end = handle.bounding_box(), track.bounding_box()
+    chromium.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    chromium.page.mouse.down()
+    chromium.page.mouse.move(end["x"] + end["width"], box["y"] + box["height"] / 2,
+                             steps=8)
+    chromium.page.mouse.up()
+    chromium.wait_for("[...document.querySelectorAll('.widget-html')]"
+                      ".some(e => e.textContent.includes('× '))", timeout=60)
+    for _ in range(60):  # FGSM follows the drag: wait for the last answer
+        time.sleep(1)
+        if _caption(chromium) != clean:
+            break
+    chromium.page.screenshot(path=str(SHOTS / "lab_explorer_dragged.png"),
+                             full_page=True)
+    assert _caption(chromium) != clean, "the top class never flipped"
+
+
+@browser
+def test_explorer_renders_live_in_rise(demo):
+    chromium = demo
+    chromium.evaluate("window.jupyterapp.commands.execute('RISE:preview')")
+    frame = None
+    for _ in range(360):  # RISE starts its own app: up to three minutes
+        frame = next((f for f in chromium.page.frames if "/rise/" in f.url), None)
+        if frame is not None:
+            break
+        time.sleep(0.5)
+    assert frame is not None, "RISE:preview opened no slideshow"
+    frame.wait_for_selector(".reveal", timeout=120_000)
+    try:
+        frame.wait_for_selector(".widget-slider", timeout=120_000)
+    finally:
+        chromium.page.screenshot(path=str(SHOTS / "rise_explorer.png"))
+    assert frame.locator("img.widget-image").count() >= 1
+    text = frame.locator(".reveal").inner_text()
+    assert "FloatSlider(" not in text and "VBox(" not in text, \
+        "RISE shows the widgets as text: see the widget pins in pyproject.toml"
 
