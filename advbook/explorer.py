@@ -34,6 +34,7 @@ ROLE_LOADERS: dict[str, Callable[[], models.Classifier]] = {
 UPLOAD_PREFIX = "upload: "
 TOP = 5  # classes in each bar chart
 SHOWN_PX = 200  # on-screen size of each image in the live view
+SNAPSHOT_PX = 1000  # on-screen width of the static snapshot
 
 
 @dataclass(frozen=True)
@@ -180,28 +181,30 @@ def snapshot(view: View) -> Any:
 
     from .plots import as_displayable
 
-    fig = plt.figure(figsize=(11, 6.4))
-    grid = fig.add_gridspec(2, 6, height_ratios=[1.25, 1])
-    shown, _ = amplified(view.perturbation)
-    panels = [(view.original, f"original: {view.clean_top['class'].iloc[0]}"),
-              (shown, perturbation_title(view)),
-              (view.adversarial,
-               f"attacked: {view.attacked_top['class'].iloc[0]}")]
-    for i, (image, title) in enumerate(panels):
-        ax = fig.add_subplot(grid[0, 2 * i:2 * i + 2])
-        ax.imshow(as_displayable(image))
-        ax.set_title(title, fontsize=10)
-        ax.axis("off")
-    for i, (title, table) in enumerate([("top-5 before", view.clean_top),
-                                        ("top-5 after", view.attacked_top)]):
-        ax = fig.add_subplot(grid[1, 3 * i:3 * i + 3])
-        names = list(table["class"])[::-1]
-        values = np.asarray(table["confidence"], float)[::-1]
-        ax.barh(names, values, color="tab:blue")
-        ax.set(xlim=(0, 1), title=title, xlabel="confidence")
-        ax.grid(axis="y", visible=False)
-    fig.suptitle(caption(view), fontsize=11)
-    fig.tight_layout()
+    # Large type: the snapshot is projected in the decks, shrunk to fit.
+    with plt.rc_context({"font.size": 13, "axes.titlesize": 14}):
+        fig = plt.figure(figsize=(11, 6.4))
+        grid = fig.add_gridspec(2, 6, height_ratios=[1.25, 1])
+        shown, _ = amplified(view.perturbation)
+        panels = [(view.original, f"original: {view.clean_top['class'].iloc[0]}"),
+                  (shown, perturbation_title(view)),
+                  (view.adversarial,
+                   f"attacked: {view.attacked_top['class'].iloc[0]}")]
+        for i, (image, title) in enumerate(panels):
+            ax = fig.add_subplot(grid[0, 2 * i:2 * i + 2])
+            ax.imshow(as_displayable(image))
+            ax.set_title(title)
+            ax.axis("off")
+        for i, (title, table) in enumerate([("top-5 before", view.clean_top),
+                                            ("top-5 after", view.attacked_top)]):
+            ax = fig.add_subplot(grid[1, 3 * i:3 * i + 3])
+            names = list(table["class"])[::-1]
+            values = np.asarray(table["confidence"], float)[::-1]
+            ax.barh(names, values, color="tab:blue")
+            ax.set(xlim=(0, 1), title=title, xlabel="confidence")
+            ax.grid(axis="y", visible=False)
+        fig.suptitle(caption(view), fontsize=14)
+        fig.tight_layout()
     return fig
 
 
@@ -420,9 +423,11 @@ def static_snapshot(settings: Settings) -> Any:
 
     fig = snapshot(Session().view(settings))
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
+    # Drawn at 150 dpi and shown 1000 px wide: sharp on a projector, and
+    # the whole view fits one 1280 x 720 slide under its code line.
+    fig.savefig(buffer, format="png", dpi=150)
     plt.close(fig)  # shown once, as the returned PNG
-    return Image(data=buffer.getvalue(), format="png")
+    return Image(data=buffer.getvalue(), format="png", width=SNAPSHOT_PX)
 
 
 def upload_entry(name: str, data: bytes) -> dict:
