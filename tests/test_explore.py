@@ -260,7 +260,9 @@ def lab(tmp_path_factory):
     server = subprocess.Popen(
         [str(jupyter), "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-         "--LabApp.expose_app_in_browser=True", "--allow-root"],
+         "--LabApp.expose_app_in_browser=True", "--allow-root",
+         # A fresh layout: no tabs restored from a developer's own sessions.
+         f"--LabApp.workspaces_dir={root / 'workspaces'}"],
         env=env, stdout=subprocess.DEVNULL, stderr=(root / "server.log").open("w"))
     url = f"http://127.0.0.1:{port}"
     try:
@@ -347,16 +349,29 @@ def test_explorer_renders_and_follows_an_upload_in_jupyterlab(demo):
     assert _caption(chromium) != clean, "the top class never flipped"
 
 
+def _open_rise(chromium, tries: int = 3):
+    """Present the notebook with RISE; the slideshow's frame, or None."""
+    page = chromium.page
+    for _ in range(tries):
+        # RISE:preview acts on the current notebook: focus it first, in
+        # command mode, as a lecturer's click on a cell does.
+        page.locator(".jp-Notebook .jp-InputPrompt").first.click()
+        page.keyboard.press("Escape")
+        chromium.wait_for("window.jupyterapp.commands.isEnabled('RISE:preview')",
+                          timeout=60)
+        chromium.evaluate("window.jupyterapp.commands.execute('RISE:preview')")
+        for _ in range(120):  # RISE starts its own app: up to a minute a try
+            frame = next((f for f in page.frames if "/rise/" in f.url), None)
+            if frame is not None:
+                return frame
+            time.sleep(0.5)
+    return None
+
+
 @browser
 def test_explorer_renders_live_in_rise(demo):
     chromium = demo
-    chromium.evaluate("window.jupyterapp.commands.execute('RISE:preview')")
-    frame = None
-    for _ in range(360):  # RISE starts its own app: up to three minutes
-        frame = next((f for f in chromium.page.frames if "/rise/" in f.url), None)
-        if frame is not None:
-            break
-        time.sleep(0.5)
+    frame = _open_rise(chromium)
     assert frame is not None, "RISE:preview opened no slideshow"
     frame.wait_for_selector(".reveal", timeout=120_000)
     try:
