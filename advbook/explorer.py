@@ -182,8 +182,11 @@ def snapshot(view: View) -> Any:
     from .plots import as_displayable
 
     # Large type: the snapshot is projected in the decks, shrunk to fit.
-    with plt.rc_context({"font.size": 13, "axes.titlesize": 14}):
-        fig = plt.figure(figsize=(11, 6.4))
+    # ytick labels (class names such as magnetic_compass) a size smaller, so
+    # the bar charts keep room for their bars.
+    with plt.rc_context({"font.size": 13, "axes.titlesize": 14,
+                         "ytick.labelsize": 12}):
+        fig = plt.figure(figsize=(12, 6.8))
         grid = fig.add_gridspec(2, 6, height_ratios=[1.25, 1])
         shown, _ = amplified(view.perturbation)
         panels = [(view.original, f"original: {view.clean_top['class'].iloc[0]}"),

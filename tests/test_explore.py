@@ -383,3 +383,15 @@ def test_explorer_renders_live_in_rise(demo):
     assert "FloatSlider(" not in text and "VBox(" not in text, \
         "RISE shows the widgets as text: see the widget pins in pyproject.toml"
 
+
+
+def test_snapshot_lays_out_long_class_names_without_warnings(lite0):
+    # PGD on coffee ends with "magnetic_compass" among the bars: its layout
+    # once warned (tight_layout gave up) into the built chapter 6.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        shown = explorer.static_snapshot(
+            explorer.Settings(photo="coffee", attack=explorer.PGD, eps=2.0))
+    assert shown.data[:4] == b"\x89PNG"
