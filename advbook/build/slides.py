@@ -14,6 +14,8 @@ from typing import Any
 
 from .. import config
 from ..errors import AdvbookError
+# Decks and handouts are printed in it; tests reach it from here too.
+from .browser import Chromium, find_chromium
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 NODE_MODULES = config.REPO_ROOT / "node_modules"
@@ -51,10 +53,6 @@ _REMOTE_RESOURCE = re.compile(
 
 class SlidesError(AdvbookError):
     """A deck or handout that cannot be built, with what to do about it."""
-
-
-# The browser lives in its own module; decks and tests reach it from here too.
-from .browser import Chromium, find_chromium  # noqa: E402
 
 
 def slides_dir(build: Path | None = None) -> Path:
